@@ -1,0 +1,276 @@
+"""find_accelerator on real strategies where this machine has them, on fakes only where it cannot.
+
+Real, each in a fresh TensorFlow process (tests/strategy_worker.py) training on real digits:
+MirroredStrategy over 2 logical CPU devices (model.fit); MultiWorkerMirroredStrategy over 2
+local workers (a custom loop: Keras 3's model.fit cannot drive it, keras-team/keras#20585); the
+CPU after a real failed TPU start (model.fit). Real, in this process: the default strategy on
+the CPU, malformed TF_CONFIGs. Faked: a TPU that starts or whose resolver raises, GPUs.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mnist_utils import accelerators
+from mnist_utils.accelerators import Accelerator, find_accelerator
+
+WORKER = Path(__file__).with_name("strategy_worker.py")
+TPU_VARIABLES = ("TPU_ACCELERATOR_TYPE", "COLAB_TPU_1VM", "TPU_NAME")
+NOT_INHERITED = ("TF_CONFIG", "KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH", *TPU_VARIABLES)
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_small, tmp_path_factory):
+    """600 training and 300 test digits in an .npz file that the worker processes read."""
+    x_train, y_train, x_test, y_test = mnist_small
+    path = tmp_path_factory.mktemp("digits") / "digits.npz"
+    np.savez(path, x_train=x_train[:600], y_train=y_train[:600],
+             x_test=x_test[:300], y_test=y_test[:300])
+    return path
+
+
+def worker_env(**extra):
+    """A quiet TensorFlow on the CPU only, with no Keras caps, no cluster and no TPU hint."""
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", **extra)
+    return env
+
+
+def start_worker(mode, digits, env, epochs=2):
+    """mode: "fit", "two-cpus-fit" or "loop" (see tests/strategy_worker.py)."""
+    return subprocess.Popen([sys.executable, str(WORKER), mode, str(digits), str(epochs)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def result_of(process, timeout=120):
+    """The RESULT line of a worker, and all it printed; kills it if it hangs."""
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output[-3000:]
+    lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
+    assert lines, output[-3000:]
+    return json.loads(lines[-1][len("RESULT "):]), output
+
+
+def assert_learned(result):
+    assert result["loss"][-1] < result["loss"][0], result
+    assert result["test_accuracy"] > 0.6, result  # 300 held-out digits; chance is 0.1
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.fixture
+def local_machine(monkeypatch):
+    """This process as a plain machine: no cluster, no TPU hint (skipped on a real GPU or TPU)."""
+    for name in ("TF_CONFIG", *TPU_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    if tf.config.list_physical_devices("GPU") or accelerators._tpu_hint():
+        pytest.skip("this machine has a GPU or TPU")
+    return monkeypatch
+
+
+# --- real strategies, each in a fresh TensorFlow process -------------------------------------
+
+def test_two_logical_cpus_give_a_mirrored_strategy_that_trains(digits):
+    result, output = result_of(start_worker("two-cpus-fit", digits, worker_env()))
+    assert (result["kind"], result["replicas"]) == ("CPU", 2)
+    assert result["strategy"] == "MirroredStrategy"
+    assert result["description"] == ("Running on 2 logical CPU devices with MirroredStrategy: "
+                                     "2 replicas in sync.")
+    assert result["description"] in output.splitlines()  # printed, on a line of its own
+    assert result["global_batch"] == 64
+    assert_learned(result)
+
+
+def test_two_local_workers_train_with_multi_worker_mirrored_strategy(digits):
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
+    workers = [start_worker("loop", digits, epochs=1, env=worker_env(TF_CONFIG=json.dumps(
+                   {"cluster": cluster, "task": {"type": "worker", "index": i}})))
+               for i in range(2)]
+    try:
+        results = [result_of(worker, timeout=150)[0] for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    for i, result in enumerate(results):
+        assert (result["kind"], result["replicas"]) == ("multi-worker", 2)
+        assert result["strategy"] == "MultiWorkerMirroredStrategy"
+        assert result["description"] == (
+            f"Running on a cluster of 2 machines (this is worker {i}) with "
+            f"MultiWorkerMirroredStrategy: 2 replicas in sync; {accelerators.KERAS_FIT_NOTE}.")
+        assert result["global_batch"] == 64
+        assert_learned(result)
+        assert result["fit_error"], ("Keras' model.fit now trains with MultiWorkerMirroredStrategy:"
+                                     " drop KERAS_FIT_NOTE from mnist_utils/accelerators.py")
+    # Each worker saw other digits, yet the summed gradients kept the two models identical.
+    assert results[0]["loss"] == pytest.approx(results[1]["loss"], rel=1e-5)
+    assert results[0]["weights_sum"] == pytest.approx(results[1]["weights_sum"], rel=1e-5)
+
+
+def test_a_tpu_that_tensorflow_cannot_start_falls_back_to_the_cpu(digits):
+    """TPU_ACCELERATOR_TYPE (which Colab's TPU runtimes set) makes it try a real TPU start: the
+    plain tensorflow package fails as on a Colab TPU ('No OpKernel ... ConfigureDistributedTPU')."""
+    env = worker_env(TPU_ACCELERATOR_TYPE="v5e-1")
+    result, output = result_of(start_worker("fit", digits, env))
+    assert (result["kind"], result["replicas"], result["strategy"]) == ("CPU", 1, "default")
+    line = result["description"]
+    assert line.startswith("Running on the CPU with the default strategy: a TPU seems attached "
+                           "(TPU_ACCELERATOR_TYPE=v5e-1) but TensorFlow")
+    assert "pip install tensorflow-tpu" in line and "Runtime > Change runtime type" in line
+    assert "Traceback" not in output
+    assert_learned(result)  # the failed TPU start left TensorFlow usable
+
+
+# --- in this process -------------------------------------------------------------------------
+
+def test_plain_cpu_gets_the_default_strategy(local_machine, capsys):
+    accelerator = find_accelerator()
+    assert isinstance(accelerator, Accelerator)
+    assert accelerator.strategy is tf.distribute.get_strategy()
+    assert (accelerator.kind, accelerator.replicas) == ("CPU", 1)
+    assert accelerator.global_batch_size(128) == 128
+    assert capsys.readouterr().out == accelerator.description + "\n"
+    assert accelerator.description == (
+        "Running on the CPU with the default strategy: no GPU or TPU found "
+        "(on Colab: Runtime > Change runtime type > T4 GPU).")
+    assert find_accelerator(verbose=False).kind == "CPU" and capsys.readouterr().out == ""
+
+
+def test_global_batch_size_multiplies_by_the_replicas():
+    accelerator = Accelerator(tf.distribute.get_strategy(), kind="TPU", replicas=8, description="")
+    assert accelerator.global_batch_size(128) == 1024
+
+
+@pytest.mark.parametrize("tf_config, reason", [
+    ("{not json", "JSONDecodeError"),
+    ('{"task": {"type": "worker", "index": 0}}', "KeyError: 'cluster'"),
+    ('{"cluster": {"worker": []}, "task": {"type": "worker", "index": 0}}', 'lists no "worker"'),
+    ('{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 3}}',
+     "not in the cluster"),
+])
+def test_a_malformed_tf_config_is_a_clear_error(local_machine, tf_config, reason):
+    local_machine.setenv("TF_CONFIG", tf_config)
+    with pytest.raises(ValueError, match="TF_CONFIG is set but describes no usable cluster") as err:
+        find_accelerator()
+    assert reason in str(err.value)
+    assert "unset it to train on this machine alone" in str(err.value)
+
+
+def test_an_empty_tf_config_means_no_cluster(local_machine):
+    local_machine.setenv("TF_CONFIG", "")
+    assert find_accelerator(verbose=False).kind == "CPU"
+
+
+def test_colab_empty_tpu_variable_is_no_tpu(local_machine):
+    local_machine.setenv("COLAB_TPU_1VM", "")  # what Colab's CPU and GPU runtimes set
+    assert accelerators._tpu_hint() is None
+
+
+# --- fakes for what this machine cannot have ---------------------------------------------------
+
+def test_a_tpu_resolver_that_raises_falls_back_with_the_reason(local_machine, capsys):
+    def resolver(tpu=None):
+        raise ValueError("Please provide a TPU Name to connect to.")
+
+    local_machine.setenv("COLAB_TPU_1VM", "1")
+    local_machine.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", resolver)
+    accelerator = find_accelerator()
+    assert (accelerator.kind, accelerator.replicas) == ("CPU", 1)
+    assert accelerator.strategy is tf.distribute.get_strategy()
+    assert (f"a TPU seems attached (COLAB_TPU_1VM=1) but TensorFlow {tf.__version__} cannot use "
+            "it (ValueError: Please provide a TPU Name to connect to.)" in capsys.readouterr().out)
+
+
+def test_a_tpu_that_starts_gives_tpu_strategy(local_machine, capsys):
+    calls = []
+
+    class FakeResolver:
+        def __init__(self, tpu=None):
+            calls.append(("resolver", tpu))
+
+    class FakeTPUStrategy:
+        num_replicas_in_sync = 8
+
+        def __init__(self, resolver):
+            calls.append(("strategy", type(resolver).__name__))
+
+    local_machine.setenv("TPU_ACCELERATOR_TYPE", "v2-8")
+    local_machine.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", FakeResolver)
+    local_machine.setattr(tf.config, "experimental_connect_to_cluster",
+                          lambda resolver: calls.append("connect"))
+    local_machine.setattr(tf.tpu.experimental, "initialize_tpu_system",
+                          lambda resolver: calls.append("initialize"))
+    local_machine.setattr(tf.distribute, "TPUStrategy", FakeTPUStrategy)
+    accelerator = find_accelerator()
+    assert calls == [("resolver", "local"), "connect", "initialize", ("strategy", "FakeResolver")]
+    assert (accelerator.kind, accelerator.replicas) == ("TPU", 8)
+    assert isinstance(accelerator.strategy, FakeTPUStrategy)
+    assert accelerator.global_batch_size(128) == 1024
+    assert capsys.readouterr().out == (
+        "Running on a TPU (v2-8) with TPUStrategy: 8 replicas in sync.\n")
+
+
+def fake_gpus(monkeypatch, n):
+    gpus = [tf.config.PhysicalDevice(name=f"/physical_device:GPU:{i}", device_type="GPU")
+            for i in range(n)]
+    real_list = tf.config.list_physical_devices
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: gpus if kind == "GPU" else real_list(kind))
+    monkeypatch.setattr(tf.config.experimental, "get_device_details",
+                        lambda gpu: {"device_name": "Tesla T4"})
+
+
+def test_one_gpu_gets_the_default_strategy_and_is_named(local_machine, capsys):
+    fake_gpus(local_machine, 1)
+    accelerator = find_accelerator()
+    assert (accelerator.kind, accelerator.replicas) == ("GPU", 1)
+    assert accelerator.strategy is tf.distribute.get_strategy()
+    assert capsys.readouterr().out == "Running on 1 GPU (Tesla T4) with the default strategy.\n"
+
+
+def test_two_gpus_whose_mirrored_strategy_fails_fall_back_with_the_reason(local_machine, capsys):
+    def broken_mirrored(devices=None):
+        raise RuntimeError("NCCL is not available")
+
+    fake_gpus(local_machine, 2)
+    local_machine.setattr(tf.distribute, "MirroredStrategy", broken_mirrored)
+    accelerator = find_accelerator()
+    assert (accelerator.kind, accelerator.replicas) == ("GPU", 1)
+    assert accelerator.strategy is tf.distribute.get_strategy()
+    assert capsys.readouterr().out == (
+        "Running on 1 GPU (Tesla T4) with the default strategy: MirroredStrategy over "
+        "2 GPUs (Tesla T4) failed (RuntimeError: NCCL is not available).\n")
+
+
+def test_two_gpus_get_a_mirrored_strategy(local_machine, capsys):
+    class FakeMirrored:
+        num_replicas_in_sync = 2
+
+        def __init__(self, devices=None):
+            assert devices is None  # every GPU
+
+    fake_gpus(local_machine, 2)
+    local_machine.setattr(tf.distribute, "MirroredStrategy", FakeMirrored)
+    accelerator = find_accelerator()
+    assert (accelerator.kind, accelerator.replicas) == ("GPU", 2)
+    assert capsys.readouterr().out == (
+        "Running on 2 GPUs (Tesla T4) with MirroredStrategy: 2 replicas in sync.\n")
