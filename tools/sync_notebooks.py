@@ -1,0 +1,121 @@
+"""Keep the notebooks clean and pointing at the repository that pyproject.toml names.
+
+The repository's public home is written in one place, `[project.urls] Repository` in
+pyproject.toml. This script derives from it every "Open in Colab" link (notebooks and README)
+and the Colab install line of each notebook's setup cell, and stores the notebooks the way the
+TensorFlow docs do: no outputs, no execution counts, sorted keys, 2-space indent.
+
+    python tools/sync_notebooks.py           # rewrite what is out of date
+    python tools/sync_notebooks.py --check   # only report; exit 1 if anything is out of date
+"""
+import argparse
+import hashlib
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+BRANCH = "main"
+
+COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.-]+/")
+INSTALL_SOURCE = re.compile(r"git\+https://[^\s\"']+")
+GITHUB_REPO = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
+
+
+def repository_url():
+    """The repository URL from pyproject.toml, checked to be a GitHub repository (Colab needs one)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    url = project["urls"]["Repository"]
+    if not GITHUB_REPO.match(url):
+        sys.exit(f"pyproject.toml: Repository = {url!r} is not https://github.com/OWNER/NAME, "
+                 "which Colab's 'Open in Colab' links need.")
+    return url.rstrip("/").removesuffix(".git")
+
+
+def colab_prefix(repo_url):
+    """What every Colab link starts with: the repository's files on its main branch."""
+    owner, name = GITHUB_REPO.match(repo_url).groups()
+    return f"https://colab.research.google.com/github/{owner}/{name}/blob/{BRANCH}/"
+
+
+def colab_url(repo_url, notebook):
+    return colab_prefix(repo_url) + f"notebooks/{Path(notebook).name}"
+
+
+def stamp(text, repo_url):
+    """Point every Colab link and the pip install line of a text at the repository."""
+    text = COLAB_LINK.sub(colab_prefix(repo_url), text)
+    return INSTALL_SOURCE.sub(f"git+{repo_url}", text)
+
+
+def _source_lines(text):
+    return text.splitlines(keepends=True)
+
+
+def _new_id(source, taken):
+    digest = hashlib.sha1(source.encode()).hexdigest()
+    return next(digest[i:i + 8] for i in range(len(digest)) if digest[i:i + 8] not in taken)
+
+
+def normalised(nb, name, repo_url):
+    """The notebook as it is committed: stamped links, no outputs, Colab and Jupyter metadata."""
+    cells = []
+    for cell in nb["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        source = stamp(source, repo_url).strip("\n")
+        if not source:
+            continue  # empty cells are noise in a diff
+        clean = {"cell_type": cell["cell_type"], "metadata": {}, "source": _source_lines(source)}
+        if cell.get("metadata", {}).get("tags"):
+            clean["metadata"]["tags"] = cell["metadata"]["tags"]
+        if cell["cell_type"] == "code":
+            clean["execution_count"] = None
+            clean["outputs"] = []
+        # Stable ids: a cell keeps its id, and a new cell's id comes from its text, so that the
+        # same cell in two notebooks has the same id and a diff between them shows the lesson.
+        clean["id"] = cell.get("id") or _new_id(source, {c["id"] for c in cells})
+        cells.append(clean)
+    metadata = {
+        "accelerator": "GPU",  # makes Colab open the notebook on a GPU runtime
+        "colab": {"name": name, "provenance": [], "toc_visible": True},
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+
+
+def dumps(nb):
+    return json.dumps(nb, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def expected_files(repo_url):
+    """Each file this script manages, with the text it should hold."""
+    expected = {}
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        expected[path] = dumps(normalised(nb, path.name, repo_url))
+    readme = ROOT / "README.md"
+    expected[readme] = stamp(readme.read_text(encoding="utf-8"), repo_url)
+    return expected
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report files out of date, change nothing")
+    args = parser.parse_args(argv)
+    stale = {path: text for path, text in expected_files(repository_url()).items()
+             if path.read_text(encoding="utf-8") != text}
+    for path, text in stale.items():
+        if args.check:
+            print(f"out of date: {path.relative_to(ROOT)} (run: python tools/sync_notebooks.py)")
+        else:
+            path.write_text(text, encoding="utf-8")
+            print(f"updated {path.relative_to(ROOT)}")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
