@@ -1,0 +1,103 @@
+"""What the input pipeline costs in training time, for every notebook's model.
+
+For each notebook, builds its model exactly as the notebook does (its Setup, Parameters, Data
+and Model cells), then times training epochs twice: fed by `mnist_utils.training_dataset` (what
+the notebook uses) and fed by the same 60,000 digits as in-memory arrays
+(`model.fit(x, y, batch_size=..., shuffle=True)`). The ratio of the two epoch times is the
+pipeline's cost; the target is at most 1.05. The first epoch of each run (tracing, warm-up) is
+not counted; the two feeds alternate so that both see the same machine state.
+
+    python benchmarks/epoch_time.py                 # all five notebooks, 3 epochs per run
+    python benchmarks/epoch_time.py --notebooks 01 02 --epochs 4
+
+Writes benchmarks/results/epoch_time.json and epoch_time.md.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT / "tools"))
+from notebook_code import code_until, load, notebook_paths  # noqa: E402
+
+TARGET = 1.05
+
+
+def build(path):
+    """Run the notebook's code up to its Training section; return its variables."""
+    namespace = {}
+    exec(compile(code_until(load(path), "Training"), path.name, "exec"), namespace)
+    return namespace
+
+
+def epoch_seconds(fit):
+    """Seconds of each epoch that `fit(callbacks=...)` runs."""
+    import keras
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds.append(time.perf_counter() - self.start)
+
+    seconds = []
+    fit(callbacks=[Timer()])
+    return seconds
+
+
+def measure(path, epochs, repeats):
+    import mnist_utils
+
+    x, y = mnist_utils.load_digits(split="train", one_hot=True)
+    ours, in_memory = [], []
+    for _ in range(repeats):
+        nb = build(path)
+        ours += epoch_seconds(lambda callbacks: nb["model"].fit(
+            nb["training_data"], epochs=epochs, verbose=0, callbacks=callbacks))[1:]
+        nb = build(path)
+        in_memory += epoch_seconds(lambda callbacks: nb["model"].fit(
+            x, y, batch_size=nb["BATCH_SIZE"], shuffle=True, epochs=epochs, verbose=0,
+            callbacks=callbacks))[1:]
+    ours_s, memory_s = statistics.median(ours), statistics.median(in_memory)
+    return {"tf_data_seconds": round(ours_s, 3), "in_memory_seconds": round(memory_s, 3),
+            "ratio": round(ours_s / memory_s, 3), "epochs_timed": len(ours),
+            "device": nb["accelerator"].description}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notebooks", nargs="*", default=["01", "02", "03", "04", "05"])
+    parser.add_argument("--epochs", type=int, default=3, help="per run; the first is not timed")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each feed")
+    args = parser.parse_args(argv)
+    import tensorflow as tf
+
+    results = {"date": date.today().isoformat(), "tensorflow": tf.__version__,
+               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+               "command": "python benchmarks/epoch_time.py " + " ".join(argv or sys.argv[1:]),
+               "target": TARGET, "notebooks": {}}
+    for path in notebook_paths():
+        if path.name[:2] in args.notebooks:
+            results["notebooks"][path.name] = r = measure(path, args.epochs, args.repeats)
+            print(f"{path.name}: {r['tf_data_seconds']:.2f} s/epoch with tf.data, "
+                  f"{r['in_memory_seconds']:.2f} s in memory, ratio {r['ratio']:.3f}", flush=True)
+    lines = ["| notebook | s/epoch, mnist_utils tf.data | s/epoch, in-memory arrays | ratio | ≤ 1.05 |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {name} | {r['tf_data_seconds']:.2f} | {r['in_memory_seconds']:.2f} | {r['ratio']:.3f} | "
+              f"{'yes' if r['ratio'] <= TARGET else 'NO'} |" for name, r in results["notebooks"].items()]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "epoch_time.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "epoch_time.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
