@@ -21,6 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import nbclient
+import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -50,11 +51,13 @@ def _seconds(cell):
     return (parse(end) - parse(start)).total_seconds()
 
 
-def run_notebook(path, seed, timeout):
-    """Execute one notebook with the given seed; return what its final model reached."""
-    nb = with_seed(load(path), seed)
-    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                        "source": REPORT_CELL, "id": "benchmark-report"})
+def run_notebook(path, seed, timeout, save_to=None):
+    """Execute one notebook with the given seed; return what its final model reached.
+
+    save_to: a folder to keep the executed notebook in, outputs and figures included.
+    """
+    nb = nbformat.reads(json.dumps(with_seed(load(path), seed)), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL))
     env_caps = [name for name in ("KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH") if name in os.environ]
     if env_caps:
         sys.exit(f"unset {', '.join(env_caps)}: the benchmark trains for real")
@@ -63,6 +66,9 @@ def run_notebook(path, seed, timeout):
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     wall = time.perf_counter() - started
+    if save_to:
+        Path(save_to).mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, Path(save_to) / f"{path.stem}_seed{seed}.ipynb")
     report = next(out["text"] for out in nb["cells"][-1]["outputs"] if out.get("name") == "stdout")
     result = json.loads(report.split("@@RESULT@@", 1)[1])
     fit_cell = next(c for c in nb["cells"] if c["cell_type"] == "code"
@@ -112,6 +118,7 @@ def main(argv=None):
     parser.add_argument("--notebooks", nargs="*", default=list(TARGETS), help="numbers, e.g. 01 05")
     parser.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3])
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--save-executed", metavar="DIR", help="keep the executed notebooks there")
     args = parser.parse_args(argv)
     os.environ.setdefault("MNIST_LIVE_PLOT", "0")  # draw the live plot once, at the end
 
@@ -122,10 +129,10 @@ def main(argv=None):
             continue
         runs = []
         for seed in args.seeds:
-            run = run_notebook(path, seed, args.timeout)
+            run = run_notebook(path, seed, args.timeout, args.save_executed)
             print(f"{path.name} seed {seed}: final {run['val_accuracy'][-1]:.2%}, best "
                   f"{max(run['val_accuracy']):.2%}, {run['wrong']} wrong, "
-                  f"{run['seconds_per_epoch']:.1f} s/epoch on {run['device']}", flush=True)
+                  f"{run['seconds_per_epoch']:.1f} s/epoch. {run['device']}", flush=True)
             runs.append(run)
         results["runs"][path.name] = runs
         results["notebooks"][path.name] = summarise(runs)
