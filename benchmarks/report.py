@@ -42,7 +42,9 @@ def section(name, title, command):
     data = json.loads(js.read_text()) if js.exists() else {}
     measured = describe(data)
     rerun = data.get("command", command).strip()
-    return (f"**{title}.** Measured {measured}, with `{rerun}`:\n\n{md.read_text().strip()}\n")
+    table = "\n".join(line for line in md.read_text().strip().splitlines()
+                      if not line.startswith("# "))  # the result file's own title
+    return f"**{title}.** Measured {measured}, with `{rerun}`:\n\n{table.strip()}\n"
 
 
 def main():

@@ -263,13 +263,15 @@ def training_dataset(batch_size=128, *, flat=False, one_hot=True, data_dir=None,
     """The 60,000 training digits in batches, in a new random order each epoch.
 
     Full batches only (drop_remainder: static shapes, as TPUs need), not repeated: Keras goes
-    through it once per epoch. The digits are decoded once and kept in memory; each epoch
-    shuffles the list of their indices (one vectorised op) and gathers whole batches.
+    through it once per epoch. The digits are decoded once and kept in memory as model input;
+    each epoch shuffles the list of their indices (one vectorised op) and gathers whole batches.
     `files`: a dict from `mnist_files()` to read instead of looking for the files again.
     """
     files = files or mnist_files(data_dir)
-    images = _read_all(files["train_images"], "train_images")
-    labels = _read_all(files["train_labels"], "train_labels")
+    # Converted to model input once (188 MB of float32): each batch is then a plain gather.
+    images, labels = _model_format(_read_all(files["train_images"], "train_images"),
+                                   _read_all(files["train_labels"], "train_labels"),
+                                   flat, one_hot)
     n = int(labels.shape[0])
 
     def batches_of_one_epoch(epoch_seed):
@@ -278,13 +280,12 @@ def training_dataset(batch_size=128, *, flat=False, one_hot=True, data_dir=None,
         return tf.data.Dataset.from_tensor_slices(tf.reshape(full_batches, [-1, batch_size]))
 
     def gather(indices):
-        return _model_format(tf.gather(images, indices), tf.gather(labels, indices),
-                             flat, one_hot)
+        return tf.gather(images, indices), tf.gather(labels, indices)
 
     # One new seed per pass through the dataset: a new order every epoch, reproducible with seed.
     epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
     batches = _with_length(epoch_seeds.flat_map(batches_of_one_epoch), n // batch_size)
-    return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return batches.map(gather).prefetch(tf.data.AUTOTUNE)
 
 
 def validation_dataset(batch_size=10_000, *, flat=False, one_hot=True, data_dir=None,
