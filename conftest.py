@@ -1,9 +1,10 @@
-"""Keeps the notebook run short under pytest/nbval.
+"""The environment of the test run, set before any notebook kernel starts (kernels inherit it).
 
-Keras (3.10+) caps every `fit` with these two variables, and the notebook kernels that nbval
-starts inherit them, so the notebooks run unchanged but train on a few batches only. Set them
-yourself to override, e.g. `KERAS_MAX_EPOCHS=10 python -m pytest notebooks/`. The tests in
-tests/ lift the caps again (see tests/conftest.py).
+Keras (3.10+) caps every `fit` with KERAS_MAX_EPOCHS and KERAS_MAX_STEPS_PER_EPOCH, so the
+notebooks run unchanged but train on a few batches only. Set them yourself to override, e.g.
+`KERAS_MAX_EPOCHS=10 python -m pytest notebooks/`. The tests in tests/ lift the caps again
+(see tests/conftest.py). The other variables quieten TensorFlow, make the live plot draw once,
+and turn warnings raised by mnist_utils into errors.
 """
 import os
 
