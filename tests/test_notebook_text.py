@@ -1,0 +1,176 @@
+"""What the notebooks tell a learner: names that cannot be confused, and claims that are true.
+
+The numbers the prose states are checked against benchmarks/results/accuracy.json, the measured
+runs of the notebooks (README's results table comes from the same file).
+"""
+import ast
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+from notebook_code import cell_text, code_until, load, notebook_paths  # noqa: E402
+
+NOTEBOOKS = notebook_paths()
+MEASURED = json.loads((REPO / "benchmarks" / "results" / "accuracy.json").read_text())["notebooks"]
+SERIES_TITLE = "a 99.5% MNIST classifier"    # the series' goal, a name rather than a claim
+
+
+def markdown_after(nb, heading):
+    """The markdown of a section: the heading's cell and the markdown cells up to the next one."""
+    texts, inside = [], False
+    for cell in nb["cells"]:
+        source = cell_text(cell)
+        if cell["cell_type"] == "markdown" and source.startswith("## "):
+            inside = source.startswith(f"## {heading}")
+        if inside and cell["cell_type"] == "markdown":
+            texts.append(source)
+    return "\n".join(texts)
+
+
+def top_level_names(nb, functions_only=False):
+    """Names the notebook's code defines at the top level: variables and functions."""
+    names = set()
+    for node in ast.parse(code_until(nb, "<end>")).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        if functions_only:
+            continue
+        for target in getattr(node, "targets", []) + [getattr(node, "target", None)]:
+            for name in ast.walk(target) if target is not None else []:
+                if isinstance(name, ast.Name):
+                    names.add(name.id)
+    return names
+
+
+def keywords_used(nb):
+    return {keyword.arg for node in ast.walk(ast.parse(code_until(nb, "<end>")))
+            if isinstance(node, ast.Call) for keyword in node.keywords if keyword.arg}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_two_names_differ_only_in_case_or_shadow_a_keyword(path):
+    """`decay` next to `DECAY`, or a `learning_rate()` next to `LEARNING_RATE` and the
+    `learning_rate=` keyword, are easy to mix up for a newcomer."""
+    nb = load(path)
+    names = top_level_names(nb)
+    by_case = {}
+    for name in names:
+        by_case.setdefault(name.lower(), set()).add(name)
+    assert [group for group in by_case.values() if len(group) > 1] == []
+    # A function named like a keyword argument (`learning_rate()` and `learning_rate=`) reads
+    # as if it were that argument's value. (`validation_data=validation_data` is fine.)
+    shadowing = top_level_names(nb, functions_only=True) & keywords_used(nb)
+    assert not shadowing, f"functions {sorted(shadowing)} are named like keyword arguments"
+
+
+SCHEDULE_CELL = ("def lr_for_epoch(epoch):\n    return LEARNING_RATE * DECAY**epoch\n\n\n"
+                 "lr_scheduler = keras.callbacks.LearningRateScheduler(lr_for_epoch)\n"
+                 "mnist_utils.plot_learning_rate(lr_for_epoch, EPOCHS)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS[2:], ids=lambda p: p.name)
+def test_the_schedule_has_the_same_clear_names_in_every_notebook(path):
+    nb = load(path)
+    assert SCHEDULE_CELL in [cell_text(cell) for cell in nb["cells"]]
+    training = code_until(nb, "Predictions").split("## Training")[-1]
+    assert "callbacks=[lr_scheduler, mnist_utils.LivePlot(" in training
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_say_when_the_seed_repeats_a_run_and_what_replicas_do(path):
+    prose = markdown_after(load(path), "Parameters")
+    assert "SEED" in prose
+    # Repeatable only on the CPU by default; on a GPU only with op determinism, on both backends.
+    assert re.search(r"on a GPU[^.]*not", prose, re.I)
+    assert "tf.config.experimental.enable_op_determinism()" in prose
+    assert "--xla_gpu_deterministic_ops=true" in prose
+    # The batch grows with the replicas while the learning rate does not: say so.
+    assert "replica" in prose and "BATCH_SIZE" in prose and "LEARNING_RATE" in prose
+    assert re.search(r"multiply the learning rate by the number of replicas", prose)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_data_says_the_validation_digits_are_the_test_set(path):
+    prose = markdown_after(load(path), "Data")
+    assert "*test set*" in prose
+    assert re.search(r"final score a little optimistic", prose)
+
+
+# --- numbers stated in the prose ---------------------------------------------------------------
+
+PERCENT = r"(\d+(?:\.\d+)?)%"
+RANGE = re.compile(PERCENT + r" to " + PERCENT)
+SINGLE = re.compile(PERCENT)
+COUNT = re.compile(r"(\d[\d,]*) (?:mistakes|digits wrong)")
+
+
+def claims(path):
+    """(notebook, sentence) for each sentence of the intro and the final-score cell.
+
+    A sentence about "notebook NN" speaks of that notebook, any other of this one.
+    """
+    nb = load(path)
+    cells = [cell_text(nb["cells"][0])]
+    cells += [cell_text(c) for c in nb["cells"] if cell_text(c).startswith("The final score.")]
+    assert len(cells) == 2, "every notebook has a markdown cell starting 'The final score.'"
+    for text in cells:
+        text = re.sub(r"\]\([^)]*\)", "]", text).replace(SERIES_TITLE, "")  # no links, no title
+        for sentence in re.split(r"(?<=[.:])\s+|\n", text):
+            other = re.search(r"notebook (\d\d)", sentence)
+            number = other.group(1) if other else path.name[:2]
+            name = next(p.name for p in NOTEBOOKS if p.name.startswith(number))
+            yield name, sentence
+
+
+def check_accuracy(stated, decimals, measured):
+    """A stated accuracy is the measured one cut to its precision: never rounded up to more."""
+    step = 10.0 ** -decimals
+    return measured - step < stated <= measured + 1e-4
+
+
+def check_count(stated, measured):
+    """A stated count of mistakes is the measured one rounded to the stated count's precision
+    (55 is "around 60" or "55", not "about 50")."""
+    zeros = len(str(stated)) - len(str(stated).rstrip("0")) if stated else 0
+    unit = 10**zeros
+    return stated == int(measured / unit + 0.5) * unit
+
+
+def wrong_claims(path, measured=MEASURED):
+    wrong = []
+    for name, sentence in claims(path):
+        accuracy = 100 * measured[name]["final_median"]
+        for low, high in RANGE.findall(sentence):
+            if not float(low) <= accuracy <= float(high):
+                wrong.append(f"{name}: {low}% to {high}% vs {accuracy:.2f}%: {sentence}")
+        for value in SINGLE.findall(RANGE.sub("", sentence)):
+            decimals = len(value.partition(".")[2])
+            if not check_accuracy(float(value), decimals, accuracy):
+                wrong.append(f"{name}: {value}% vs {accuracy:.2f}%: {sentence}")
+        for value in COUNT.findall(sentence):
+            count = int(value.replace(",", ""))
+            if not check_count(count, measured[name]["wrong_median"]):
+                wrong.append(f"{name}: {count} wrong vs {measured[name]['wrong_median']}: "
+                             f"{sentence}")
+    return wrong
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_numbers_in_the_prose_are_what_was_measured(path):
+    assert wrong_claims(path) == []
+    stated = [s for _, s in claims(path) if SINGLE.search(s) or COUNT.search(s)]
+    assert stated, "the intro or the final-score cell should say what to expect"
+
+
+def test_the_number_rules_reject_what_the_notebooks_used_to_say():
+    """02 said "about 98%" (measured 97.67%), 05 "99.5%" and "about 50 mistakes" (99.45%, 55)."""
+    assert not check_accuracy(98, 0, 97.67) and check_accuracy(97, 0, 97.67)
+    assert not check_accuracy(99.5, 1, 99.449998) and check_accuracy(99.4, 1, 99.449998)
+    assert check_accuracy(99.45, 2, 99.449998) and check_accuracy(92, 0, 92.12)
+    assert not check_count(50, 55) and check_count(55, 55) and check_count(60, 55)
+    assert check_count(800, 788) and check_count(230, 233) and not check_count(700, 788)
