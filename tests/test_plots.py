@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import matplotlib
+import matplotlib.image
 
 matplotlib.use("Agg")
 
@@ -108,7 +109,7 @@ def test_show_mistakes_most_confident_first(trained, mnist_small):
                                   "most confident mistakes first")
     shown = captions(fig)
     assert len(shown) == min(30, len(wrong)) and all(is_red(color) for _, color in shown)
-    confidences = [float(text.split("\n")[1].rstrip("%")) for text, _ in shown]
+    confidences = [float(text.split("\n")[1].lstrip(">").rstrip("%")) for text, _ in shown]
     assert confidences == sorted(confidences, reverse=True)
     most_confident = wrong[np.argmax(probabilities[wrong].max(1))]
     assert shown[0][0].startswith(f"{y_test[most_confident]} → {predicted[most_confident]}\n")
@@ -128,6 +129,17 @@ def test_show_mistakes_order_and_counts_by_hand():
     assert [text for text, _ in captions(fig)] == ["3 → 8\n95%", "4 → 9\n70%", "1 → 5\n60%"]
     none = show_mistakes(images[:1], labels[:1], probabilities[:1])
     assert none.get_suptitle().startswith("0 of 1 digits wrong") and not captions(none)
+
+
+def test_a_confident_mistake_is_never_captioned_100_percent():
+    """99.6% sure and wrong reads "99.6%": rounding it to "100%" would claim certainty."""
+    sure = [0.996, 0.99949, 0.9996, 0.99, 0.989, 0.6, 1.0]
+    probabilities = np.zeros((len(sure), 10))
+    probabilities[:, 1] = sure                       # every digit is a 0, read as a 1
+    probabilities[:, 0] = 1 - probabilities[:, 1]
+    fig = show_mistakes(np.zeros((len(sure), 28, 28)), np.zeros(len(sure), int), probabilities)
+    assert [text.split("\n")[1] for text, _ in captions(fig)] == [
+        "100%", ">99.9%", "99.9%", "99.6%", "99.0%", "99%", "60%"]
 
 
 # --- learning rate and confusion matrix --------------------------------------------------------
@@ -231,7 +243,9 @@ def test_live_plot_with_weights_and_scheduler(trained):
     # The thin line averages batches; over an epoch it gives Keras' epoch mean.
     np.testing.assert_allclose(loss.lines[0].get_ydata()[40:].mean(), history["loss"][1],
                                rtol=1e-4)
-    assert rate.get_title() == "learning rate 0.005"
+    assert rate.get_title() == "learning rate 0.005, from 0.01 at first"
+    assert rate.get_subplotspec().colspan == range(0, 2)         # the full width
+    assert [ax.get_subplotspec().rowspan.start for ax in fig.axes] == [0, 0, 1, 2, 2]
     np.testing.assert_allclose(rate.lines[0].get_ydata(), [0.01] * 40 + [0.005] * 40)
     assert weights.get_title() == f"spread of all {784 * 32 + 32 * 10:,} weights"
     assert biases.get_title() == "spread of all 42 biases"
@@ -251,7 +265,8 @@ def test_live_plot_two_panels_zoom_and_sample_every(mnist_small):
               callbacks=[plot], verbose=0)
     fig = plot.figure
     save(fig, "live_plot_zoom4")
-    loss, accuracy = fig.axes    # the learning rate did not change: no panel for it
+    loss, accuracy, rate = fig.axes
+    assert rate.get_title() == "learning rate 0.01, constant"
     assert accuracy.get_ylim() == pytest.approx((0.75, 1.005))
     assert loss.get_ylim() == pytest.approx((0, 0.75))
     # 40 batches per epoch: points after 7, 14, ..., 35, then the last 5 batches; x in epochs.
@@ -313,9 +328,142 @@ def test_live_plot_stays_quiet_without_a_notebook(mnist_small, monkeypatch):
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
                               keras.layers.Dense(10, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    plot = LivePlot()
+    plot = LivePlot(learning_rate=False)
     model.fit(x[:200], y[:200], epochs=1, callbacks=[plot], verbose=0)
-    assert shown == [] and len(plot.figure.axes) == 2
+    assert shown == [] and len(plot.figure.axes) == 2    # loss and accuracy only
+
+
+def _small_model(seed=3):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+class FakeNotebook:
+    """Stands in for Jupyter's display (no kernel in this process): records every frame sent.
+
+    Each frame: how it was sent ("show", "update" or "clear"), how many training points the
+    loss curve had, the figure's size and the grid cell of each panel.
+    """
+
+    def __init__(self, plot):
+        self.plot, self.frames = plot, []
+
+    def display(self, fig, display_id=False):
+        self.frames.append(self._frame("show", fig))
+        return self if display_id else None
+
+    def update(self, obj, raw=False):
+        self.frames.append(("clear",) if raw and obj == {"text/plain": ""} else
+                           self._frame("update", obj))
+
+    @staticmethod
+    def _frame(kind, fig):
+        layout = [(ax.get_subplotspec().rowspan, ax.get_subplotspec().colspan) for ax in fig.axes]
+        return kind, len(fig.axes[0].lines[0].get_xdata()), tuple(fig.get_size_inches()), layout
+
+
+def test_live_plot_frames_in_a_notebook(mnist_small, monkeypatch):
+    """Never an empty frame, one layout from first to last, and the final figure shown afresh."""
+    from mnist_utils import plots
+
+    x, y, x_test, y_test = mnist_small
+    model = _small_model()
+    plot = LivePlot(sample_every=5, live=True)
+    notebook = FakeNotebook(plot)
+    monkeypatch.delenv("MNIST_LIVE_PLOT", raising=False)
+    monkeypatch.setattr(plots, "_kernel_shell", lambda: object())      # "we are in a kernel"
+    monkeypatch.setattr(plots, "_display", notebook.display)
+    scheduler = keras.callbacks.LearningRateScheduler(lambda epoch: 0.01 * 0.5**epoch)
+    with warnings.catch_warnings():   # Keras' LearningRateScheduler and NumPy 2 (not ours)
+        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+        model.fit(x, y, batch_size=100, epochs=3, validation_data=(x_test, y_test),
+                  callbacks=[scheduler, plot], verbose=0)
+    frames = notebook.frames
+    kinds = [frame[0] for frame in frames]
+    assert kinds[0] == "show" and frames[0][1] >= 2           # a line to see from the start
+    assert kinds[1:-2] == ["update"] * (len(frames) - 3) and len(frames) >= 5
+    # A front end that ignores updates keeps the first "show" and then gets the final figure.
+    assert kinds[-2:] == ["clear", "show"] and frames[-1][1] == 3 * 20 // 5
+    drawn = [frame for frame in frames if frame[0] != "clear"]
+    assert {frame[2] for frame in drawn} == {(11, 3.6 + 1.7)}   # the figure never changes size
+    assert all(frame[3] == drawn[0][3] for frame in drawn)       # nor its panels
+    assert drawn[0][3][2] == (range(1, 2), range(0, 2))          # the rate spans the width
+    save(plot.figure, "live_plot_final")
+
+
+def test_live_plot_first_frame_picture(mnist_small, monkeypatch):
+    """The first frame a notebook shows, saved for a look: curves after the first batches."""
+    from mnist_utils import plots
+
+    first = []
+
+    def display(fig, display_id=False):
+        if not first:
+            save(fig, "live_plot_first_frame")
+            first.append(len(fig.axes[0].lines[0].get_xdata()))
+        return FakeNotebook(None) if display_id else None
+
+    plot = LivePlot(sample_every=5)
+    monkeypatch.delenv("MNIST_LIVE_PLOT", raising=False)
+    monkeypatch.setattr(plots, "_kernel_shell", lambda: object())
+    monkeypatch.setattr(plots, "_display", display)
+    x, y = mnist_small[:2]
+    _small_model().fit(x, y, batch_size=100, epochs=2, callbacks=[plot], verbose=0)
+    assert first == [2]                                          # the first line to see
+
+
+def test_live_plot_saves_to_a_file_for_scripts(mnist_small, tmp_path):
+    x, y, x_test, y_test = mnist_small
+    target = tmp_path / "training.png"
+    plot = LivePlot(zoom=4, save_to=target)
+    _small_model().fit(x, y, batch_size=100, epochs=2, validation_data=(x_test, y_test),
+                       callbacks=[plot], verbose=0)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert matplotlib.image.imread(target).shape[:2] == (int(5.3 * 100), 11 * 100)  # at 100 dpi
+    assert os.listdir(tmp_path) == ["training.png"]              # no temporary files left
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    LivePlot(save_to=str(tmp_path / "curves.svg"))               # any format Matplotlib writes
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_live_plot_save_is_all_or_nothing(mnist_small, tmp_path, monkeypatch):
+    """A save that fails half-way leaves the previous picture whole, and no stray files."""
+    from matplotlib.figure import Figure
+
+    target = tmp_path / "training.png"
+    target.write_bytes(b"the previous picture")
+
+    def broken_savefig(self, file, **kwargs):
+        file.write(b"half a PNG")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Figure, "savefig", broken_savefig)
+    x, y = mnist_small[:2]
+    with pytest.raises(OSError, match="disk full"):
+        _small_model().fit(x[:200], y[:200], batch_size=100, epochs=1,
+                           callbacks=[LivePlot(save_to=target)], verbose=0)
+    assert target.read_bytes() == b"the previous picture"
+    assert os.listdir(tmp_path) == ["training.png"]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("training", "must end with the picture format"),
+    ("training.txt", "must end with the picture format"),
+    ("no such folder/training.png", "does not exist"),
+    (".", "is a folder"),
+])
+def test_live_plot_save_to_a_bad_path_says_what_to_do(tmp_path, name, message):
+    with pytest.raises(ValueError, match=message):
+        LivePlot(save_to=tmp_path / name if name != "." else tmp_path)
 
 
 def test_no_pyplot_figures_are_left_behind():
