@@ -2,7 +2,11 @@
 
 Look at the PNGs: a plot can pass every check here and still be ugly or unreadable.
 """
+import importlib.util
+import json
 import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -501,18 +505,34 @@ model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])""
 ]
 
 
+DEV_EXTRAS = ("nbformat", "nbclient", "ipykernel")   # from pyproject's [dev] extras
+
+
+def _dev_extras_or_skip():
+    """Skip only where the dev extras are missing: with them installed, a kernel must start,
+    and a kernel that does not is a failure (a skip would hide a broken setup in CI)."""
+    missing = [name for name in DEV_EXTRAS if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"needs the dev extras ({', '.join(missing)} missing): "
+                    "pip install -e '.[dev]'")
+
+
 def test_in_a_jupyter_kernel_each_figure_shows_once():
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
+    _dev_extras_or_skip()
+    import nbclient
+    import nbformat
 
     class CountingClient(nbclient.NotebookClient):
         """Counts the messages of each cell, display updates included."""
         messages = {}
 
+        shown = {}
+
         def process_message(self, msg, cell, cell_index):
             kinds = self.messages.setdefault(cell_index, [])
             kinds.append(msg["header"]["msg_type"])
+            if kinds[-1] == "display_data" and "image/png" in msg["content"]["data"]:
+                self.shown.setdefault(cell_index, []).append(msg["content"]["data"]["image/png"])
             return super().process_message(msg, cell, cell_index)
 
     notebook = nbformat.v4.new_notebook(
@@ -522,15 +542,7 @@ def test_in_a_jupyter_kernel_each_figure_shows_once():
     env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(Path(__file__).parents[1]))
     client = CountingClient(notebook, kernel_name="python3", timeout=300,
                             resources={"metadata": {"path": str(Path(__file__).parent)}})
-    try:                                  # no kernel here: skip, don't fail
-        client.km = client.create_kernel_manager()
-        client.start_new_kernel(env=env)
-        client.start_new_kernel_client()
-    except Exception as error:  # noqa: BLE001 - whatever stops a kernel from starting
-        if client.km is not None and client.km.has_kernel:
-            client.km.shutdown_kernel(now=True)
-        pytest.skip(f"no Jupyter kernel could start: {error!r}")
-    client.execute()                      # runs the cells, then shuts the kernel down
+    client.execute(env=env)               # starts a kernel, runs the cells, shuts it down
     OUTPUT.mkdir(exist_ok=True)
     nbformat.write(notebook, OUTPUT / "kernel_check.ipynb")
 
@@ -543,9 +555,33 @@ def test_in_a_jupyter_kernel_each_figure_shows_once():
         assert len(cells[helper].outputs) == 1, cells[helper].outputs
     live = cells[2]
     assert len(pngs(live)) == 1        # one figure, updated in place: not a pile of them
+    # A front end that ignores display updates sees only the figures first shown: the last of
+    # them, after the progress lines of the last epoch, is the finished figure.
+    shown = client.shown[2]
+    assert len(shown) == 2 and shown[0] != shown[1]
+    assert live.outputs[-1]["data"]["image/png"] == shown[-1]
+    assert "Epoch 3/3" in "".join(out.get("text", "") for out in live.outputs[:-1])
     assert client.messages[2].count("update_display_data") >= 3     # at least 1 per epoch
     assert all(out.output_type != "stream" or out.name == "stdout" for out in live.outputs)
     assert "Epoch 3/3" in "".join(out.get("text", "") for out in live.outputs)  # progress stays
     assert len(pngs(cells[6])) == 1 and "update_display_data" not in client.messages[6]
     for cell in cells[1:]:
         assert not [out for out in cell.outputs if out.get("name") == "stderr"], cell.outputs
+
+
+def test_a_kernel_that_cannot_start_fails_the_kernel_test(tmp_path):
+    """With the dev extras installed, a broken kernel fails the kernel test instead of skipping it."""
+    _dev_extras_or_skip()
+    spec = tmp_path / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(tmp_path / "no-such-python"), "-m", "ipykernel_launcher",
+                 "-f", "{connection_file}"],
+        "display_name": "Python 3 (broken on purpose)", "language": "python"}))
+    env = dict(os.environ, JUPYTER_PATH=str(tmp_path), JUPYTER_DATA_DIR=str(tmp_path))
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs",
+         f"{__file__}::test_in_a_jupyter_kernel_each_figure_shows_once"],
+        cwd=Path(__file__).parents[1], env=env, capture_output=True, text=True, timeout=300)
+    summary = run.stdout.strip().splitlines()[-1]
+    assert run.returncode == 1 and "1 failed" in summary, run.stdout[-3000:]
