@@ -82,6 +82,6 @@ def _cluster():
         _joined = (processes, process)
     processes, process = _joined
     devices = jax.devices()  # every process's devices
-    what = (f"a cluster of {processes} processes (this is process {process}), "
-            f"{_devices_in_words(devices).replace('the CPU', '1 CPU device')} in all")
+    what = (f"{_devices_in_words(devices).replace('the CPU', '1 CPU device')} in a cluster of "
+            f"{processes} processes (this is process {process})")
     return _data_parallel(devices, what, kind="multi-worker")
