@@ -1,18 +1,25 @@
 """What every notebook of the series shares, so that the notebooks show only what changes.
 
+- `mnist_utils.backends`: imported first, before anything imports Keras: on a machine with a
+  TPU where no KERAS_BACKEND was set, it picks JAX; `versions()` names what really runs.
 - `mnist_utils.data`: the MNIST files as tf.data datasets (found locally or downloaded, verified).
-- `mnist_utils.accelerators`: the right tf.distribute strategy for this machine, in one call.
+- `mnist_utils.accelerators`: where Keras trains on this machine (a tf.distribute strategy, or a
+  keras.distribution on JAX), in one call.
 - `mnist_utils.plots`: a live training plot and the pictures of digits the notebooks show.
 """
-from mnist_utils.accelerators import Accelerator, find_accelerator
-from mnist_utils.data import (
+from mnist_utils.backends import choose_backend, versions
+
+choose_backend()  # before the imports below start Keras
+
+from mnist_utils.accelerators import Accelerator, find_accelerator  # noqa: E402
+from mnist_utils.data import (  # noqa: E402
     MnistDataError,
     load_digits,
     mnist_files,
     training_dataset,
     validation_dataset,
 )
-from mnist_utils.plots import (
+from mnist_utils.plots import (  # noqa: E402
     LivePlot,
     font_digits,
     plot_confusion_matrix,
@@ -37,4 +44,5 @@ __all__ = [
     "show_mistakes",
     "training_dataset",
     "validation_dataset",
+    "versions",
 ]

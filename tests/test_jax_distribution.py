@@ -1,0 +1,152 @@
+"""Keras on JAX across devices and processes, for real, each run in fresh processes.
+
+`keras.distribution.DataParallel` over two host devices
+(XLA_FLAGS=--xla_force_host_platform_device_count=2) and a cluster of two processes on loopback
+(`keras.distribution.initialize`, from the KERAS_DISTRIBUTION_* variables), both training
+notebook 01's model, built by its own Model cell, with `model.fit` on
+`mnist_utils.training_dataset` (tests/jax_worker.py).
+"""
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from jax_worker import fingerprints  # noqa: E402
+
+WORKER = Path(__file__).with_name("jax_worker.py")
+NOT_INHERITED = ("KERAS_BACKEND", "XLA_FLAGS", "TF_CONFIG", "KERAS_MAX_EPOCHS",
+                 "KERAS_MAX_STEPS_PER_EPOCH", "TPU_ACCELERATOR_TYPE", "COLAB_TPU_1VM", "TPU_NAME",
+                 "KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
+                 "KERAS_DISTRIBUTION_PROCESS_ID")
+NOTEBOOK, EPOCHS, STEPS = "01_softmax.ipynb", 2, 20
+
+
+def jax_env(shared_mnist_dir, **extra):
+    """Keras on JAX on the CPU, with no caps, no cluster and no TPU hint unless given."""
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2",
+               CUDA_VISIBLE_DEVICES="", MNIST_DATA_DIR=str(shared_mnist_dir), **extra)
+    return env
+
+
+def start(env, share):
+    return subprocess.Popen([sys.executable, str(WORKER), NOTEBOOK, str(EPOCHS), str(STEPS),
+                             str(share)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def results_of(processes, timeout=180):
+    """The RESULT of each worker (all killed if one hangs), and all each printed."""
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=timeout)[0])
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    results = []
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-3000:]
+        lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
+        assert lines, output[-3000:]
+        results.append(json.loads(lines[-1][len("RESULT "):]))
+    return results, outputs
+
+
+@pytest.fixture(scope="module")
+def all_training_digits(shared_mnist_dir):
+    """The fingerprint of each of the 60,000 training digits, read straight from the file."""
+    with gzip.open(shared_mnist_dir / "train-images-idx3-ubyte.gz", "rb") as f:
+        pixels = np.frombuffer(f.read()[16:], dtype=np.uint8).reshape(-1, 784)
+    return fingerprints(pixels / 255.0)
+
+
+def used_at_most_once(share, all_digits):
+    """Every fingerprint of `share` is a training digit, none more often than in the set."""
+    values, counts = np.unique(share, return_counts=True)
+    known, known_counts = np.unique(all_digits, return_counts=True)
+    where = np.searchsorted(known, values)
+    assert np.all(where < len(known)) and np.all(known[np.minimum(where, len(known) - 1)] == values)
+    assert np.all(counts <= known_counts[where])
+
+
+def assert_learned(result):
+    assert result["loss"][-1] < result["loss"][0] * 0.8, result["loss"]
+
+
+def test_data_parallel_over_two_host_devices_trains_the_notebook_model(
+        shared_mnist_dir, tmp_path, all_training_digits):
+    env = jax_env(shared_mnist_dir, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    (result,), (output,) = results_of([start(env, tmp_path / "share.npy")])
+    assert result["backend"] == "jax" and result["devices"] == ["cpu:0", "cpu:1"]
+    assert (result["kind"], result["replicas"], result["distribution"]) == ("CPU", 2,
+                                                                            "DataParallel")
+    assert result["description"] == ("Keras on JAX, running on 2 CPU devices with DataParallel, "
+                                     "2 replicas in sync.")
+    assert result["description"] in output.splitlines()  # printed on a line of its own
+    assert result["batch_size"] == 2 * 128  # the notebook's BATCH_SIZE: 128 per replica
+    assert result["kernel_devices"] == ["cpu:0", "cpu:1"]  # the weights live on both devices
+    assert_learned(result)
+    share = np.load(tmp_path / "share.npy")
+    assert len(share) == 60_000 // 256 * 256  # one process: every full batch of the epoch
+    used_at_most_once(share, all_training_digits)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_form_a_jax_cluster_and_train_with_fit(
+        shared_mnist_dir, tmp_path, all_training_digits):
+    addresses = f"localhost:{free_port()},localhost:{free_port()}"
+    workers = [start(jax_env(shared_mnist_dir, KERAS_DISTRIBUTION_JOB_ADDRESSES=addresses,
+                             KERAS_DISTRIBUTION_NUM_PROCESSES="2",
+                             KERAS_DISTRIBUTION_PROCESS_ID=str(i)), tmp_path / f"share{i}.npy")
+               for i in range(2)]
+    results, _ = results_of(workers)
+    for i, result in enumerate(results):
+        assert result["processes"] == 2 and len(result["devices"]) == 2
+        assert (result["kind"], result["replicas"], result["distribution"]) == (
+            "multi-worker", 2, "DataParallel")
+        assert result["description"] == (
+            f"Keras on JAX, running on 2 CPU devices in a cluster of 2 processes (this is "
+            f"process {i}) with DataParallel, 2 replicas in sync.")
+        assert result["batch_size"] == 256
+        assert_learned(result)
+    # Each process took its own half of every batch, and every digit of the epoch went to one.
+    shares = [np.load(tmp_path / f"share{i}.npy") for i in range(2)]
+    assert [len(share) for share in shares] == [60_000 // 256 * 128] * 2
+    used_at_most_once(np.concatenate(shares), all_training_digits)
+    # The gradients of both halves were combined at each step: the same weights at the end.
+    assert results[0]["weights"] == results[1]["weights"]
+    assert results[0]["weights"] != pytest.approx(
+        [[0.0] * len(w) for w in results[0]["weights"]])  # trained, not all zero
+
+
+@pytest.mark.parametrize("variables, reason", [
+    ({"KERAS_DISTRIBUTION_NUM_PROCESSES": "2"},
+     "KERAS_DISTRIBUTION_JOB_ADDRESSES, KERAS_DISTRIBUTION_PROCESS_ID not set"),
+    ({"KERAS_DISTRIBUTION_JOB_ADDRESSES": "localhost:1", "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+      "KERAS_DISTRIBUTION_PROCESS_ID": "2"}, "process 2 is not one of the 2 processes"),
+])
+def test_a_malformed_jax_cluster_is_a_clear_error(shared_mnist_dir, variables, reason):
+    code = "import mnist_utils; mnist_utils.find_accelerator()"
+    run = subprocess.run([sys.executable, "-c", code], env=jax_env(shared_mnist_dir, **variables),
+                         capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).parents[1])
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("ValueError: KERAS_DISTRIBUTION_* variables are set but describe no "
+                           "usable cluster"), run.stderr[-2000:]
+    assert reason in last and "unset them to train on this machine alone" in last
