@@ -16,4 +16,4 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MNIST_LIVE_PLOT", "0")
 # Any warning raised from our own package is an error, in the tests and in the notebook kernels.
 os.environ.setdefault("PYTHONWARNINGS", ",".join(
-    f"error:::mnist_utils.{module}" for module in ("data", "accelerators", "plots", "fonts")))
+    f"error:::mnist_utils.{module}" for module in ("data", "accelerators", "plots", "fonts", "draw")))
