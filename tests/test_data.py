@@ -1,16 +1,26 @@
-"""mnist_utils.data: finding, checking and reading the MNIST files. No network: downloads are
-simulated with file:// mirrors, and most tests use tiny IDX files they write themselves."""
+"""mnist_utils.files and mnist_utils.data: finding, checking and reading the MNIST files, and
+the batches made of them (tf.data, and the NumPy PyDataset used where TensorFlow is missing).
+No network: downloads come from file:// mirrors or a local HTTP server, and most tests use tiny
+IDX files they write themselves."""
 import gzip
 import hashlib
+import http.server
 import os
+import shutil
 import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from mnist_utils import data
+from mnist_utils import _numpy_batches, _tf_data, data, files as mnist_files_module
 from mnist_utils.data import MnistDataError, MnistFile
 
 N_TRAIN, N_TEST = 50, 20
@@ -97,7 +107,7 @@ def test_data_dir_from_environment_variable(tiny, monkeypatch):
 def test_missing_file_in_named_folder_is_an_error_not_a_download(tiny, monkeypatch):
     folder, table = tiny
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
-    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: pytest.fail("downloaded"))
+    monkeypatch.setattr(mnist_files_module, "_download", lambda *a: pytest.fail("downloaded"))
     monkeypatch.setenv("MNIST_DATA_DIR", str(folder))
     with pytest.raises(MnistDataError, match="missing") as error:
         data.mnist_files(known_files=table)
@@ -107,7 +117,7 @@ def test_missing_file_in_named_folder_is_an_error_not_a_download(tiny, monkeypat
 
 
 def test_gs_paths_without_gcs_support_say_what_to_install(monkeypatch):
-    monkeypatch.setattr(data, "_registered_schemes", lambda: ["file", ""])
+    monkeypatch.setattr(tf.io.gfile, "get_registered_schemes", lambda: ["file", ""])
     with pytest.raises(MnistDataError, match="tensorflow-io-gcs-filesystem"):
         data.mnist_files("gs://some-bucket/mnist")
 
@@ -157,6 +167,42 @@ def test_truncated_gzip_file(tiny):
     assert path.name in str(error.value)
 
 
+def test_a_damaged_gz_next_to_a_good_uncompressed_copy(tiny):
+    folder, table = tiny
+    raw = tiny_contents()["train_images"]
+    gz = folder / "train-images-idx3-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[:-20])
+    (folder / "train-images-idx3-ubyte").write_bytes(raw)
+    files = data.mnist_files(folder, known_files=table)  # the good copy is used
+    assert files["train_images"] == str(folder / "train-images-idx3-ubyte")
+    (folder / "train-images-idx3-ubyte").write_bytes(raw[:-1])  # both damaged: both named
+    with pytest.raises(MnistDataError, match="No usable copy") as error:
+        data.mnist_files(folder, known_files=table)
+    assert f"{gz} is truncated or is not a valid gzip" in str(error.value)
+    assert f"{folder / 'train-images-idx3-ubyte'} is truncated" in str(error.value)
+
+
+def test_an_unreadable_file_says_permission_denied(tiny):
+    """A real permission error; as root (who may read anything) without the right to override
+    file permissions (setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH)."""
+    folder, table = tiny
+    locked = folder / "t10k-images-idx3-ubyte.gz"
+    locked.chmod(0o000)
+    code = ("import sys; from mnist_utils import data; from mnist_utils.files import MnistFile\n"
+            "try:\n    data.mnist_files(sys.argv[1], known_files=eval(sys.argv[2]))\n"
+            "except data.MnistDataError as e:\n    print(e)")
+    command = [sys.executable, "-c", code, str(folder), repr(table)]
+    if os.getuid() == 0:
+        assert shutil.which("setpriv"), "setpriv (util-linux) is needed to test this as root"
+        caps = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", *command]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).parents[1])
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.startswith(f"Cannot read {locked}: permission denied."), run.stdout
+    assert "chmod a+r" in run.stdout and "gzip" not in run.stdout
+
+
 def test_verify_false_skips_only_the_checksum(tmp_path):
     table = write_files(tmp_path, tiny_contents())
     contents = tiny_contents()
@@ -173,9 +219,9 @@ def test_checks_are_done_once_per_file_version(tiny, monkeypatch):
     folder, table = tiny
     data.mnist_files(folder, known_files=table)
     reads = []
-    read_and_hash = data._read_and_hash
-    monkeypatch.setattr(data, "_read_and_hash", lambda path: reads.append(path)
-                        or read_and_hash(path))
+    content = mnist_files_module._content
+    monkeypatch.setattr(mnist_files_module, "_content", lambda path: reads.append(path)
+                        or content(path))
     data.mnist_files(folder, known_files=table)
     assert reads == []
     path = folder / "t10k-images-idx3-ubyte.gz"
@@ -237,10 +283,50 @@ def test_corrupt_download_leaves_nothing_behind(tmp_path, mirror):
     assert data.load_digits(split="train", files=files)[0].shape == (N_TRAIN, 28, 28, 1)
 
 
+class SlowMirror(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder in small, slow pieces; the first file waits until two clients ask."""
+    both_asking = threading.Barrier(2, timeout=60)
+
+    def log_message(self, *args):
+        pass
+
+    def copyfile(self, source, destination):
+        if "train-images" in self.path:
+            self.both_asking.wait()
+        while chunk := source.read(256):
+            destination.write(chunk)
+            destination.flush()
+            time.sleep(0.01)
+
+
+def test_two_processes_downloading_at_once_both_end_with_good_files(tmp_path, mirror):
+    folder_url, table = mirror
+    handler = lambda *args: SlowMirror(*args, directory=str(tmp_path / "mirror"))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    code = ("import sys; from mnist_utils import data; from mnist_utils.files import MnistFile\n"
+            "files = data.mnist_files(mirrors=(sys.argv[1],), cache_dir=sys.argv[2], "
+            "known_files=eval(sys.argv[3]))\n"
+            "print(data.load_digits(split='train', files=files)[0].shape)")
+    try:
+        kernels = [subprocess.Popen([sys.executable, "-c", code, url, str(tmp_path / "cache"),
+                                     repr(table)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, cwd=Path(__file__).parents[1]) for _ in range(2)]
+        outputs = [kernel.communicate(timeout=180) for kernel in kernels]
+    finally:
+        server.shutdown()
+    for kernel, (out, err) in zip(kernels, outputs):
+        assert kernel.returncode == 0, err[-2000:]
+        assert out.strip() == f"({N_TRAIN}, 28, 28, 1)"
+    assert cached_files(tmp_path / "cache") == sorted(f.name + ".gz" for f in table.values())
+    data.mnist_files(cache_dir=tmp_path / "cache", mirrors=(), known_files=table)  # all good
+
+
 def test_no_download_when_the_cache_has_the_files(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     table = write_files(cache / "datasets" / "mnist", tiny_contents())
-    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: pytest.fail("downloaded"))
+    monkeypatch.setattr(mnist_files_module, "_download", lambda *a: pytest.fail("downloaded"))
     data.mnist_files(mirrors=((tmp_path / "nowhere").as_uri(),), cache_dir=cache,
                      known_files=table)
 
@@ -248,26 +334,42 @@ def test_no_download_when_the_cache_has_the_files(tmp_path, monkeypatch):
 def test_https_data_dir_is_used_as_a_mirror(tmp_path, monkeypatch):
     origins = []
 
-    def offline_get_file(fname, origin, **kwargs):
-        origins.append(origin)
-        raise Exception("no network in tests")
+    def offline_urlopen(url, timeout=None):
+        origins.append(url)
+        raise OSError("no network in tests")
 
-    monkeypatch.setattr(keras.utils, "get_file", offline_get_file)
+    monkeypatch.setattr(mnist_files_module.urllib.request, "urlopen", offline_urlopen)
     with pytest.raises(MnistDataError, match="example.invalid"):
         data.mnist_files("https://example.invalid/mnist", cache_dir=tmp_path)
     assert origins == ["https://example.invalid/mnist/train-images-idx3-ubyte.gz"]
 
 
-# --- Datasets ------------------------------------------------------------------------------
+# --- Datasets: tf.data, and the NumPy batches used where TensorFlow is not installed -------
+
+@pytest.fixture(params=["tf.data", "PyDataset"])
+def pipeline(request, monkeypatch):
+    """Each dataset test runs on both pipelines, as data.py picks them."""
+    chosen = _tf_data if request.param == "tf.data" else _numpy_batches
+    monkeypatch.setattr(data, "_pipeline", lambda: chosen)
+    return request.param
+
 
 def epoch(dataset):
-    return [(x.numpy(), y.numpy()) for x, y in dataset]
+    """One pass through a dataset, as model.fit makes it: (images, labels) per batch."""
+    if isinstance(dataset, tf.data.Dataset):
+        return [(x.numpy(), y.numpy()) for x, y in dataset]
+    batches = [dataset[i] for i in range(len(dataset))]
+    dataset.on_epoch_end()  # what Keras calls after each epoch
+    return batches
 
 
-def test_training_batches_shapes_and_formats(tiny_files):
+def test_training_batches_shapes_and_formats(tiny_files, pipeline):
     dataset = data.training_dataset(8, files=tiny_files)
-    assert dataset.element_spec[0].shape == (8, 28, 28, 1)  # static: drop_remainder
-    assert int(dataset.cardinality()) == N_TRAIN // 8
+    if pipeline == "tf.data":
+        assert dataset.element_spec[0].shape == (8, 28, 28, 1)  # static: drop_remainder
+        assert int(dataset.cardinality()) == N_TRAIN // 8
+    else:
+        assert isinstance(dataset, keras.utils.PyDataset) and len(dataset) == N_TRAIN // 8
     batches = epoch(dataset)
     assert len(batches) == N_TRAIN // 8
     x, y = batches[0]
@@ -277,7 +379,7 @@ def test_training_batches_shapes_and_formats(tiny_files):
     assert x.shape == (8, 784) and y.dtype == np.int32 and y.shape == (8,)
 
 
-def test_training_order_changes_every_epoch_and_covers_every_digit(tiny_files):
+def test_training_order_changes_every_epoch_and_covers_every_digit(tiny_files, pipeline):
     dataset = data.training_dataset(10, one_hot=False, files=tiny_files)
     orders = []
     for _ in range(2):
@@ -290,27 +392,51 @@ def test_training_order_changes_every_epoch_and_covers_every_digit(tiny_files):
     assert orders[0] != orders[1] and orders[0] != list(range(N_TRAIN))
 
 
-def test_drop_remainder_keeps_each_digit_at_most_once(tiny_files):
+def test_drop_remainder_keeps_each_digit_at_most_once(tiny_files, pipeline):
     order = np.concatenate([ids(x) for x, _ in epoch(data.training_dataset(8, files=tiny_files))])
     assert len(order) == 48 and len(set(order)) == 48
 
 
-def test_same_seed_same_order(tiny_files):
-    def first_epoch(seed):
+def test_same_seed_same_order(tiny_files, pipeline):
+    def two_epochs(seed):
         dataset = data.training_dataset(10, seed=seed, files=tiny_files)
-        return np.concatenate([ids(x) for x, _ in dataset]).tolist()
+        return [np.concatenate([ids(x) for x, _ in epoch(dataset)]).tolist() for _ in range(2)]
 
-    assert first_epoch(1) == first_epoch(1) != first_epoch(2)
+    assert two_epochs(1) == two_epochs(1) != two_epochs(2)
 
 
-def test_validation_is_in_file_order_and_keeps_every_digit(tiny_files):
+def test_validation_is_in_file_order_and_keeps_every_digit(tiny_files, pipeline):
     dataset = data.validation_dataset(8, one_hot=False, files=tiny_files)
-    assert int(dataset.cardinality()) == 3
     batches = epoch(dataset)
     assert [len(y) for _, y in batches] == [8, 8, 4]
     images = np.concatenate([x for x, _ in batches])
     assert (ids(images) == 100 + np.arange(N_TEST)).all()
     assert np.concatenate([y for _, y in batches]).tolist() == [i % 10 for i in range(N_TEST)]
+    if pipeline == "tf.data":
+        assert int(dataset.cardinality()) == 3
+        assert dataset.element_spec[0].shape.as_list() == [None, 28, 28, 1]
+        # A batch size that divides the set: every batch full, a static shape (TPUs need it).
+        assert data.validation_dataset(5, files=tiny_files).element_spec[0].shape == (5, 28, 28, 1)
+
+
+@pytest.mark.parametrize("bad", [0, -8, 2.5, "128", True])
+def test_a_bad_batch_size_is_a_clear_error(tiny_files, bad):
+    for make in (data.training_dataset, data.validation_dataset):
+        with pytest.raises((ValueError, TypeError), match="batch_size"):
+            make(bad, files=tiny_files)
+
+
+def test_several_processes_need_a_shared_seed(tiny_files, monkeypatch):
+    """Workers that shuffle each in their own way would use some digits twice per epoch."""
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    with pytest.raises(ValueError, match="needs a seed when 2 processes train together"):
+        data.training_dataset(8, files=tiny_files)
+    data.training_dataset(8, seed=1, files=tiny_files)
+    monkeypatch.delenv("KERAS_DISTRIBUTION_NUM_PROCESSES")
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["a:1", "b:1", "c:1"]}, '
+                                    '"task": {"type": "worker", "index": 0}}')
+    with pytest.raises(ValueError, match="3 processes"):
+        data.training_dataset(8, files=tiny_files)
 
 
 def test_load_digits(tiny_files):
@@ -319,8 +445,32 @@ def test_load_digits(tiny_files):
     assert ids(x).tolist() == [0, 1, 2, 3, 4] and y.argmax(axis=1).tolist() == [0, 1, 2, 3, 4]
     x, y = data.load_digits(files=tiny_files)
     assert x.shape == (N_TEST, 28, 28, 1) and y.dtype == np.int32
+    x, y = data.load_digits(0, files=tiny_files)
+    assert x.shape == (0, 28, 28, 1) and y.shape == (0,)
     with pytest.raises(ValueError, match="split"):
         data.load_digits(split="test", files=tiny_files)
+    with pytest.raises(ValueError, match="whole number of digits"):
+        data.load_digits(-1, files=tiny_files)
+
+
+def test_training_digits_stay_in_host_memory():
+    """On a GPU runtime the decoded digits must not land in GPU memory: they are placed on the
+    CPU whatever the default device (here another device, a second logical CPU)."""
+    code = """if True:
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from mnist_utils import _tf_data
+        with tf.device("/CPU:1"):
+            print(tf.constant(np.zeros(3)).device)
+            print(_tf_data._host(np.zeros(3, np.uint8)).device)
+    """
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).parents[1],
+                         env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert run.returncode == 0, run.stderr[-2000:]
+    default, host = run.stdout.split()
+    assert default.endswith("CPU:1") and host.endswith("CPU:0")
 
 
 # --- The genuine files ---------------------------------------------------------------------
@@ -331,7 +481,10 @@ def test_genuine_files_pass_verification(shared_mnist_dir):
 
 
 def test_genuine_validation_set(shared_mnist_dir):
-    (x, y), = epoch(data.validation_dataset(data_dir=shared_mnist_dir))
+    dataset = data.validation_dataset(data_dir=shared_mnist_dir)
+    assert dataset.element_spec[0].shape == (1000, 28, 28, 1)  # static, and 4 GB GPU-sized
+    batches = epoch(dataset)
+    x, y = np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
     assert x.shape == (10_000, 28, 28, 1) and x.dtype == np.float32
     assert x.min() == 0 and x.max() == 1
     assert y.shape == (10_000, 10) and y.dtype == np.float32

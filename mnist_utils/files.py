@@ -1,0 +1,301 @@
+"""The four MNIST files: found (or downloaded), checked, and read as NumPy arrays.
+
+Where the files come from, in this order:
+1. a folder you name: `data_dir=...` or the environment variable MNIST_DATA_DIR (files as .gz
+   or uncompressed; a gs:// folder works where TensorFlow is installed, and an https:// address
+   is used as a mirror);
+2. the Keras download cache (~/.keras/datasets/mnist, or $KERAS_HOME/datasets/mnist);
+3. a download from the first public mirror that answers.
+Every file is checked before use (header, size, and the md5 of its content), because a
+half-downloaded file otherwise shows up much later as a baffling training error. A download is
+written under a temporary name and renamed into place only once its checksum matched, so a
+broken download, or two notebooks downloading at once, never leave a damaged file behind.
+
+Plain Python and NumPy: this works with or without TensorFlow, on any Keras backend.
+"""
+import gzip
+import hashlib
+import os
+import tempfile
+import urllib.request
+import zlib
+from typing import NamedTuple
+
+import numpy as np
+
+MIRRORS = (
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+)
+DOWNLOAD_TIMEOUT_S = 60
+
+
+class MnistDataError(Exception):
+    """An MNIST file is missing, damaged or cannot be fetched; the message says what to do."""
+
+
+class MnistFile(NamedTuple):
+    name: str    # file name, without .gz
+    md5: str     # md5 of the uncompressed bytes: what the file holds, however it was compressed
+    gz_md5: str  # md5 of the .gz the mirrors serve: checks a download
+
+
+MNIST_FILES = {
+    "train_images": MnistFile("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb",
+                              "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    "train_labels": MnistFile("train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624",
+                              "d53e105ee54ea40749a09fcbcd1e9432"),
+    "test_images": MnistFile("t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea",
+                             "9fb629c4189551a2d022fa330f9573f3"),
+    "test_labels": MnistFile("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637",
+                             "ec29112dd5afa0611ce80d1b7f02629c"),
+}
+IMAGE_BYTES = 28 * 28
+GET_HELP = ("If this machine has no internet access, download the four files "
+            f"{', '.join(f.name + '.gz' for f in MNIST_FILES.values())} by hand (e.g. from "
+            f"{MIRRORS[0]}) and set MNIST_DATA_DIR to the folder that holds them.")
+
+
+# --- Finding the files -------------------------------------------------------------------
+
+def mnist_files(data_dir=None, *, verify=True, mirrors=MIRRORS, cache_dir=None,
+                known_files=MNIST_FILES):
+    """Returns {role: path} for the four MNIST files, each checked (see module docstring).
+
+    Roles: "train_images", "train_labels", "test_images", "test_labels". `verify=False` skips
+    only the md5 of the content, not the header and size checks. `cache_dir` replaces Keras'
+    cache folder, and `known_files` the table of names and checksums (both are for tests).
+    """
+    data_dir = os.path.expanduser(str(data_dir or os.environ.get("MNIST_DATA_DIR", "")))
+    if data_dir.startswith(("https://", "http://")):
+        mirrors, data_dir = (data_dir,), ""
+    if data_dir:
+        files = _files_in_folder(data_dir, known_files, verify)
+    else:
+        files = _files_in_cache_or_downloaded(mirrors, cache_dir, known_files, verify)
+    for split in ("train", "test"):
+        images, labels = (len(read_items(files[split + part], split + part))
+                          for part in ("_images", "_labels"))
+        if images != labels:
+            raise MnistDataError(
+                f"{files[split + '_images']} holds {images} images but "
+                f"{files[split + '_labels']} holds {labels} labels: they must match. One of "
+                "them is not the right file; replace both with the official MNIST files.")
+    return files
+
+
+def _files_in_folder(folder, known_files, verify):
+    if folder.startswith("gs://"):
+        _gfile(folder)  # says what to install where gs:// cannot be read
+    files, missing = {}, []
+    for role, file in known_files.items():
+        candidates = [path for path in (_join(folder, file.name + ".gz"), _join(folder, file.name))
+                      if _exists(path)]
+        if candidates:
+            files[role] = _first_good(candidates, role, file.md5 if verify else None)
+        else:
+            missing.append(file.name + "(.gz)")
+    if missing:
+        raise MnistDataError(
+            f"MNIST files missing in the folder {folder} (given as data_dir or MNIST_DATA_DIR): "
+            f"{', '.join(missing)}. Copy them there, point data_dir / MNIST_DATA_DIR to the "
+            "folder that holds them, or leave both unset to download them.")
+    return files
+
+
+def _first_good(candidates, role, md5):
+    """The first of `candidates` (name.gz, name) that passes the checks. Where none does, the
+    error names each one, so that a damaged .gz next to a good copy is never a dead end."""
+    errors = []
+    for path in candidates:
+        try:
+            check_file(path, role, md5)
+            return path
+        except MnistDataError as err:
+            errors.append(str(err))
+    if len(errors) == 1:
+        raise MnistDataError(errors[0])
+    raise MnistDataError("No usable copy of this MNIST file:\n" +
+                         "\n".join(f"  - {error}" for error in errors))
+
+
+def _files_in_cache_or_downloaded(mirrors, cache_dir, known_files, verify):
+    cache_dir = os.path.expanduser(
+        cache_dir or os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
+    cached = os.path.join(cache_dir, "datasets", "mnist")
+    try:
+        os.makedirs(cached, exist_ok=True)
+    except OSError as e:
+        raise MnistDataError(f"Cannot create the download folder {cached} ({e}). Set KERAS_HOME "
+                             "to a folder you can write to, or MNIST_DATA_DIR.") from None
+    files = {}
+    for role, file in known_files.items():
+        candidates = [path for path in (os.path.join(cached, file.name + ".gz"),
+                                        os.path.join(cached, file.name)) if os.path.exists(path)]
+        files[role] = (_first_good(candidates, role, file.md5 if verify else None) if candidates
+                       else _download(file, mirrors, cached, role))
+    return files
+
+
+def _download(file, mirrors, folder, role):
+    """Downloads `file`.gz from the first mirror that serves it intact, into `folder`.
+
+    Written to a temporary file in the same folder and renamed into place only once its md5
+    matched: a failed download leaves nothing behind, and two processes downloading at the
+    same time each rename a complete, identical file into place.
+    """
+    name = file.name + ".gz"
+    target = os.path.join(folder, name)
+    errors = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + name
+        try:
+            fd, partial = tempfile.mkstemp(dir=folder, prefix=".part-", suffix="-" + name)
+        except OSError as e:
+            raise MnistDataError(f"Cannot write into the download folder {folder} ({e}). Set "
+                                 "KERAS_HOME to a folder you can write to, or MNIST_DATA_DIR.") \
+                from None
+        try:
+            with os.fdopen(fd, "wb") as out, \
+                    urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                hasher = hashlib.md5()
+                while chunk := response.read(1 << 20):
+                    hasher.update(chunk)
+                    out.write(chunk)
+            if hasher.hexdigest() != file.gz_md5:
+                raise MnistDataError(f"the downloaded file's md5 hash is {hasher.hexdigest()}, "
+                                     f"expected {file.gz_md5}")
+            check_file(partial, role, file.md5)
+            os.replace(partial, target)
+            _read[target] = (_version(target), *_read.pop(partial)[1:])  # read once, not twice
+            return target
+        except Exception as e:  # noqa: BLE001 - every mirror's failure is reported below
+            errors.append(f"  - {mirror}: {e}")
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+    raise MnistDataError(f"Could not download {name} from any mirror:\n" + "\n".join(errors)
+                         + "\n" + GET_HELP)
+
+
+# --- Files on gs:// (through TensorFlow, where it is installed) ----------------------------
+
+def _is_remote(path):
+    return "://" in path
+
+
+def _gfile(path):
+    """TensorFlow's file system module, for gs:// paths; a clear error where it cannot help."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise MnistDataError(f"Cannot read {path}: gs:// folders are read through TensorFlow, "
+                             "which is not installed here. Copy the files to a local folder, "
+                             "or use an https:// mirror.") from None
+    if path.split("://")[0] not in tf.io.gfile.get_registered_schemes():
+        raise MnistDataError(
+            f"Cannot read {path}: this TensorFlow cannot open gs:// paths. Install the package "
+            "tensorflow-io-gcs-filesystem (`pip install tensorflow-io-gcs-filesystem`), or use "
+            "an https:// mirror or a local folder instead.")
+    return tf.io.gfile
+
+
+def _join(folder, name):
+    return folder.rstrip("/") + "/" + name if _is_remote(folder) else os.path.join(folder, name)
+
+
+def _exists(path):
+    if not _is_remote(path):
+        return os.path.exists(path)
+    try:
+        return _gfile(path).exists(path)
+    except MnistDataError:
+        raise
+    except Exception as e:  # noqa: BLE001 - TensorFlow's errors for a bucket we cannot see
+        raise MnistDataError(f"Cannot look for {path}: {e}") from None
+
+
+def _version(path):
+    """What identifies one version of a file: its path, size and modification time."""
+    if _is_remote(path):
+        stat = _gfile(path).stat(path)
+        return path, stat.length, stat.mtime_nsec
+    stat = os.stat(path)
+    return path, stat.st_size, stat.st_mtime_ns
+
+
+def _open(path):
+    return _gfile(path).GFile(path, "rb") if _is_remote(path) else open(path, "rb")
+
+
+# --- Checking and reading the files --------------------------------------------------------
+
+_read = {}  # path -> (version, items, md5): each version of a file is read once per process
+
+
+def read_items(path, role):
+    """The images (n, 28, 28) or labels (n,) of one IDX file, as uint8, checked but for its md5."""
+    return _read_and_check(path, role)[0]
+
+
+def check_file(path, role, md5=None):
+    """Checks the header, length and (md5 not None) checksum of one IDX file."""
+    digest = _read_and_check(path, role)[1]
+    if md5 and digest != md5:
+        raise MnistDataError(
+            f"{path} is damaged or not the official MNIST file: the md5 of its content is "
+            f"{digest}, expected {md5}. Delete it and download it again.")
+
+
+def _read_and_check(path, role):
+    try:
+        key = _version(path)
+    except OSError as e:
+        raise MnistDataError(f"Cannot read {path}: {e.strerror or e}.") from None
+    if _read.get(path, (None,))[0] != key:
+        content = _content(path)
+        _read[path] = key, _items(path, role, content), hashlib.md5(content).hexdigest()
+    return _read[path][1:]
+
+
+def _content(path):
+    """The (uncompressed) bytes of a file, with errors that say what went wrong."""
+    try:
+        with _open(path) as raw:
+            data = raw.read()
+        return gzip.decompress(data) if path.endswith(".gz") else data
+    except PermissionError:
+        raise MnistDataError(
+            f"Cannot read {path}: permission denied. Make the file readable for this user "
+            f"(e.g. chmod a+r {path}), or copy the MNIST files to a folder of yours and set "
+            "MNIST_DATA_DIR to it.") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise MnistDataError(f"{path} is truncated or is not a valid gzip file ({e}). "
+                             "Delete it and download it again.") from None
+    except OSError as e:
+        raise MnistDataError(f"Cannot read {path}: {e}") from None
+
+
+def _items(path, role, content):
+    """Checks an IDX file's header and length; returns its items as a uint8 array."""
+    is_images = role.endswith("images")
+    magic, header_bytes, item_bytes = (2051, 16, IMAGE_BYTES) if is_images else (2049, 8, 1)
+    what = "images" if is_images else "labels"
+    header = content[:header_bytes]
+    if len(header) < header_bytes or int.from_bytes(header[:4], "big") != magic:
+        raise MnistDataError(
+            f"{path} is not an MNIST {what} file: it does not start with the number {magic} "
+            "that MNIST files of this kind start with. Check that the file is the right one.")
+    count = int.from_bytes(header[4:8], "big")
+    if is_images and header[8:16] != (28).to_bytes(4, "big") * 2:
+        rows, cols = int.from_bytes(header[8:12], "big"), int.from_bytes(header[12:16], "big")
+        raise MnistDataError(f"{path} holds images of {rows}x{cols} pixels, not 28x28: "
+                             "it is not an MNIST file.")
+    expected = header_bytes + count * item_bytes
+    if len(content) != expected:
+        problem = "is truncated" if len(content) < expected else "has extra bytes at its end"
+        raise MnistDataError(
+            f"{path} {problem}: its header announces {count} {what} ({expected} bytes) but it "
+            f"holds {len(content)} bytes. Delete it and download it again.")
+    items = np.frombuffer(content, np.uint8, offset=header_bytes)
+    return items.reshape(count, 28, 28) if is_images else items
