@@ -1,63 +1,89 @@
-"""Run by tests/test_accelerators.py in a fresh process: find_accelerator, then train on digits.
+"""Run by tests/test_accelerators.py in a fresh TensorFlow process: find_accelerator, then train
+on the project's own training data (mnist_utils.training_dataset, the genuine files).
 
-    python tests/strategy_worker.py MODE DIGITS.npz EPOCHS
+    python tests/strategy_worker.py MODE SHARE.npy
 
-MODE "fit": the machine as it is (TF_CONFIG and the like come from the environment), trained
-with model.fit as the notebooks do. "two-cpus-fit": the same after splitting the CPU into 2
-logical devices, as a notebook would before TensorFlow starts. "loop": a custom training loop
-(strategy.run), for MultiWorkerMirroredStrategy, which Keras 3's model.fit cannot drive across
-workers (keras-team/keras#20585); it first records whether model.fit still fails, on a copy of
-the model. The last line printed is RESULT {json}.
+MODE "fit": the machine as it is (TF_CONFIG, TPU hints and the like come from the environment),
+a few steps of model.fit as the notebooks train. "two-cpus-fit": the CPU split into 2 logical
+devices first (MirroredStrategy), one whole epoch of model.fit, recording which digits each
+replica was given. "loop": a cluster from TF_CONFIG (MultiWorkerMirroredStrategy), which Keras 3's
+model.fit cannot drive (keras-team/keras#20585): it records the error model.fit raises, then
+trains with a custom loop (strategy.run) and records the digits this worker is given in one
+epoch. Fingerprints of the digits go to SHARE.npy; the last line printed is RESULT {json}.
 """
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from jax_worker import fingerprints  # noqa: E402
 
-mode, digits, epochs = sys.argv[1], np.load(sys.argv[2]), int(sys.argv[3])
+mode, share_path = sys.argv[1], sys.argv[2]
 if mode == "two-cpus-fit":
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from mnist_utils.accelerators import find_accelerator  # noqa: E402
+import mnist_utils  # noqa: E402
 
-accelerator = find_accelerator()
-strategy, batch = accelerator.strategy, accelerator.global_batch_size(32)
+PER_REPLICA, SEED = 100, 1
+accelerator = mnist_utils.find_accelerator()
+strategy, batch = accelerator.strategy, accelerator.global_batch_size(PER_REPLICA)
+train = mnist_utils.training_dataset(batch, seed=SEED)
+given = {}  # replica -> fingerprints of the digits it was given, in order
+
+
+def record(replica, images):
+    given.setdefault(int(replica), []).append(fingerprints(images.numpy()))
+    return 0
+
+
+class Recorder(keras.layers.Layer):
+    """Passes its input on; while training, notes which digits this replica was given."""
+
+    def call(self, x, training=False):
+        if training:
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            tf.py_function(record, [replica, x], Tout=tf.int32)
+        return x
+
+
 keras.utils.set_random_seed(0)
-with strategy.scope():
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+with accelerator.scope():
+    model = keras.Sequential([keras.Input((28, 28, 1)), Recorder(), keras.layers.Flatten(),
                               keras.layers.Dense(10, activation="softmax")])
-    optimizer = keras.optimizers.Adam(0.01)
+    optimizer = keras.optimizers.Adam(0.005)
 
-options = tf.data.Options()  # each worker of a cluster takes its share of every batch
-options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-train = (tf.data.Dataset.from_tensor_slices((digits["x_train"], digits["y_train"]))
-         .batch(batch, drop_remainder=True).with_options(options))
-
+result = {"fit_error": None}
 if mode.endswith("fit"):
-    with strategy.scope():
-        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
-    losses = model.fit(train, epochs=epochs, shuffle=False, verbose=0).history["loss"]
+    with accelerator.scope():
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy")
+    steps = None if mode == "two-cpus-fit" else 20
+    losses = model.fit(train, epochs=2 if steps else 1, steps_per_epoch=steps, shuffle=False,
+                       verbose=0).history["loss"]
+    if mode == "two-cpus-fit":
+        result["per_replica"] = [len(np.concatenate(given[r])) for r in sorted(given)]
+        result["batch_parts"] = sorted({len(part) for parts in given.values() for part in parts})
+        np.save(share_path, np.stack([np.concatenate(given[r]) for r in sorted(given)]))
 else:
-    fit_error = None  # does model.fit still fail here? (on a copy of the model, one step)
-    try:
-        with strategy.scope():
+    try:  # does model.fit still fail here? (on a copy of the model, one step)
+        with accelerator.scope():
             probe = keras.models.clone_model(model)
-            probe.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        probe.fit(train.take(1), shuffle=False, verbose=0)
+            probe.compile(optimizer="adam", loss="categorical_crossentropy")
+        probe.fit(train.take(1), verbose=0)
     except Exception as err:
-        fit_error = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+        text = " ".join(str(err).split())
+        result["fit_error"] = f"{type(err).__name__}: {text[:60]} ... {text[-120:]}"
 
     @tf.function
     def train_step(x, y):
         def replica_step(x, y):
             with tf.GradientTape() as tape:
-                per_digit = keras.losses.sparse_categorical_crossentropy(y, model(x, training=True))
+                per_digit = keras.losses.categorical_crossentropy(y, model(x))
                 loss = tf.nn.compute_average_loss(per_digit, global_batch_size=batch)
             # Keras' optimizer sums the gradients of all replicas (all-reduce) before updating.
             optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
@@ -65,11 +91,18 @@ else:
             return loss
         return strategy.reduce("SUM", strategy.run(replica_step, args=(x, y)), axis=None)
 
-    losses = [float(train_step(x, y))  # here: the loss of every step, not of every epoch
-              for _ in range(epochs) for x, y in strategy.experimental_distribute_dataset(train)]
+    distributed = strategy.experimental_distribute_dataset(train)
+    losses = [float(train_step(x, y)) for x, y in
+              strategy.experimental_distribute_dataset(train.take(40))]
+    # The digits this worker is given in one epoch (its replica's part of every batch).
+    np.save(share_path, np.concatenate([fingerprints(part.numpy()) for x, _ in distributed
+                                        for part in strategy.experimental_local_results(x)]))
 
-predictions = np.argmax(model(digits["x_test"], training=False), axis=-1)
+with accelerator.scope():
+    test_x, test_y = mnist_utils.load_digits(1000)
+predictions = np.argmax(model.predict(test_x, verbose=0), axis=-1)
 print("RESULT " + json.dumps({
+    **result,
     "kind": accelerator.kind,
     "replicas": accelerator.replicas,
     "strategy": "default" if strategy is tf.distribute.get_strategy() else next(
@@ -78,7 +111,6 @@ print("RESULT " + json.dumps({
     "description": accelerator.description,
     "global_batch": batch,
     "loss": losses,
-    "test_accuracy": float(np.mean(predictions == digits["y_test"])),
-    "weights_sum": float(sum(np.sum(np.abs(w)) for w in model.get_weights())),
-    "fit_error": None if mode.endswith("fit") else fit_error,
+    "test_accuracy": float(np.mean(predictions == test_y)),
+    "weights": [w.ravel().tolist() for w in model.get_weights()],
 }))

@@ -1,11 +1,15 @@
-"""find_accelerator on real strategies where this machine has them, on fakes only where it cannot.
+"""find_accelerator on TensorFlow: on real strategies where this machine has them, on fakes only
+where it cannot.
 
-Real, each in a fresh TensorFlow process (tests/strategy_worker.py) training on real digits:
-MirroredStrategy over 2 logical CPU devices (model.fit); MultiWorkerMirroredStrategy over 2
-local workers (a custom loop: Keras 3's model.fit cannot drive it, keras-team/keras#20585); the
-CPU after a real failed TPU start (model.fit). Real, in this process: the default strategy on
-the CPU, malformed TF_CONFIGs. Faked: a TPU that starts or whose resolver raises, GPUs.
+Real, each in a fresh TensorFlow process (tests/strategy_worker.py) training on the project's own
+training data (mnist_utils.training_dataset): MirroredStrategy over 2 logical CPU devices
+(model.fit, a whole epoch: each replica gets its own part of every batch); MultiWorkerMirroredStrategy
+over 2 local workers (Keras 3's model.fit fails there, keras-team/keras#20585, so a custom loop
+trains; the workers share out every epoch); the CPU after a real failed TPU start (model.fit).
+Real, in this process: the default strategy on the CPU, malformed TF_CONFIGs. Faked: a TPU that
+starts or whose resolver raises, GPUs.
 """
+import gzip
 import json
 import os
 import socket
@@ -17,38 +21,34 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mnist_utils import accelerators
+from mnist_utils import _tf_strategies, backends
 from mnist_utils.accelerators import Accelerator, find_accelerator
+
+sys.path.insert(0, str(Path(__file__).parent))
+from jax_worker import fingerprints  # noqa: E402
 
 WORKER = Path(__file__).with_name("strategy_worker.py")
 TPU_VARIABLES = ("TPU_ACCELERATOR_TYPE", "COLAB_TPU_1VM", "TPU_NAME")
-NOT_INHERITED = ("TF_CONFIG", "KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH", *TPU_VARIABLES)
+NOT_INHERITED = ("TF_CONFIG", "KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH", "KERAS_BACKEND",
+                 "KERAS_DISTRIBUTION_NUM_PROCESSES", *TPU_VARIABLES)
+ON_TF = "Keras on TensorFlow, running on "
 
 
-@pytest.fixture(scope="module")
-def digits(mnist_small, tmp_path_factory):
-    """600 training and 300 test digits in an .npz file that the worker processes read."""
-    x_train, y_train, x_test, y_test = mnist_small
-    path = tmp_path_factory.mktemp("digits") / "digits.npz"
-    np.savez(path, x_train=x_train[:600], y_train=y_train[:600],
-             x_test=x_test[:300], y_test=y_test[:300])
-    return path
-
-
-def worker_env(**extra):
+def worker_env(shared_mnist_dir, **extra):
     """A quiet TensorFlow on the CPU only, with no Keras caps, no cluster and no TPU hint."""
     env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", **extra)
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="",
+               MNIST_DATA_DIR=str(shared_mnist_dir), **extra)
     return env
 
 
-def start_worker(mode, digits, env, epochs=2):
+def start_worker(mode, share, env):
     """mode: "fit", "two-cpus-fit" or "loop" (see tests/strategy_worker.py)."""
-    return subprocess.Popen([sys.executable, str(WORKER), mode, str(digits), str(epochs)],
+    return subprocess.Popen([sys.executable, str(WORKER), mode, str(share)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def result_of(process, timeout=120):
+def result_of(process, timeout=180):
     """The RESULT line of a worker, and all it printed; kills it if it hangs."""
     try:
         output, _ = process.communicate(timeout=timeout)
@@ -63,8 +63,8 @@ def result_of(process, timeout=120):
 
 
 def assert_learned(result):
-    assert result["loss"][-1] < result["loss"][0], result
-    assert result["test_accuracy"] > 0.6, result  # 300 held-out digits; chance is 0.1
+    assert result["loss"][-1] < 0.8 * np.log(10), result["loss"]  # ln 10: guessing's loss
+    assert result["test_accuracy"] > 0.6, result["test_accuracy"]  # 1,000 test digits; chance: 0.1
 
 
 def free_ports(n):
@@ -77,36 +77,53 @@ def free_ports(n):
     return ports
 
 
+@pytest.fixture(scope="module")
+def all_training_digits(shared_mnist_dir):
+    """The fingerprint of each of the 60,000 training digits, read straight from the file."""
+    with gzip.open(shared_mnist_dir / "train-images-idx3-ubyte.gz", "rb") as f:
+        pixels = np.frombuffer(f.read()[16:], dtype=np.uint8).reshape(-1, 784)
+    return np.sort(fingerprints(pixels / 255.0))
+
+
 @pytest.fixture
 def local_machine(monkeypatch):
     """This process as a plain machine: no cluster, no TPU hint (skipped on a real GPU or TPU)."""
     for name in ("TF_CONFIG", *TPU_VARIABLES):
         monkeypatch.delenv(name, raising=False)
-    if tf.config.list_physical_devices("GPU") or accelerators._tpu_hint():
+    if tf.config.list_physical_devices("GPU") or backends.tpu_hint():
         pytest.skip("this machine has a GPU or TPU")
     return monkeypatch
 
 
 # --- real strategies, each in a fresh TensorFlow process -------------------------------------
 
-def test_two_logical_cpus_give_a_mirrored_strategy_that_trains(digits):
-    result, output = result_of(start_worker("two-cpus-fit", digits, worker_env()))
-    assert (result["kind"], result["replicas"]) == ("CPU", 2)
-    assert result["strategy"] == "MirroredStrategy"
-    assert result["description"] == ("Running on 2 logical CPU devices with MirroredStrategy: "
+def test_two_logical_cpus_share_every_batch_of_training_dataset_in_fit(
+        shared_mnist_dir, tmp_path, all_training_digits):
+    result, output = result_of(start_worker("two-cpus-fit", tmp_path / "given.npy",
+                                            worker_env(shared_mnist_dir)))
+    assert (result["kind"], result["replicas"], result["strategy"]) == ("CPU", 2, "MirroredStrategy")
+    assert result["description"] == (ON_TF + "2 logical CPU devices with MirroredStrategy, "
                                      "2 replicas in sync.")
     assert result["description"] in output.splitlines()  # printed, on a line of its own
-    assert result["global_batch"] == 64
+    assert result["global_batch"] == 200
+    # One epoch of model.fit: each replica was given 100 digits of each batch of 200, and
+    # together they used every one of the 60,000 digits exactly once.
+    assert result["batch_parts"] == [100] and result["per_replica"] == [30_000, 30_000]
+    given = np.load(tmp_path / "given.npy")
+    assert np.intersect1d(given[0], given[1]).size == 0
+    assert (np.sort(given.ravel()) == all_training_digits).all()
     assert_learned(result)
 
 
-def test_two_local_workers_train_with_multi_worker_mirrored_strategy(digits):
+def test_two_local_workers_share_out_every_epoch_but_fit_fails(
+        shared_mnist_dir, tmp_path, all_training_digits):
     cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
-    workers = [start_worker("loop", digits, epochs=1, env=worker_env(TF_CONFIG=json.dumps(
-                   {"cluster": cluster, "task": {"type": "worker", "index": i}})))
+    workers = [start_worker("loop", tmp_path / f"given{i}.npy", worker_env(
+                   shared_mnist_dir, TF_CONFIG=json.dumps(
+                       {"cluster": cluster, "task": {"type": "worker", "index": i}})))
                for i in range(2)]
     try:
-        results = [result_of(worker, timeout=150)[0] for worker in workers]
+        results = [result_of(worker)[0] for worker in workers]
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -115,25 +132,32 @@ def test_two_local_workers_train_with_multi_worker_mirrored_strategy(digits):
         assert (result["kind"], result["replicas"]) == ("multi-worker", 2)
         assert result["strategy"] == "MultiWorkerMirroredStrategy"
         assert result["description"] == (
-            f"Running on a cluster of 2 machines (this is worker {i}) with "
-            f"MultiWorkerMirroredStrategy: 2 replicas in sync; {accelerators.KERAS_FIT_NOTE}.")
-        assert result["global_batch"] == 64
+            f"{ON_TF}a cluster of 2 machines (this is worker {i}) with "
+            f"MultiWorkerMirroredStrategy, 2 replicas in sync; {_tf_strategies.KERAS_FIT_NOTE}.")
+        assert result["global_batch"] == 200
         assert_learned(result)
-        assert result["fit_error"], ("Keras' model.fit now trains with MultiWorkerMirroredStrategy:"
-                                     " drop KERAS_FIT_NOTE from mnist_utils/accelerators.py")
-    # Each worker saw other digits, yet the summed gradients kept the two models identical.
-    assert results[0]["loss"] == pytest.approx(results[1]["loss"], rel=1e-5)
-    assert results[0]["weights_sum"] == pytest.approx(results[1]["weights_sum"], rel=1e-5)
+        # keras-team/keras#20585: Keras' TensorFlow trainer is handed the PerReplica values of
+        # a distributed batch and cannot convert them. Once fit works, drop KERAS_FIT_NOTE.
+        error = result["fit_error"] or ""
+        assert error.startswith("ValueError: Attempt to convert a value (PerReplica:"), error
+        assert error.endswith("with an unsupported type (<class "
+                              "'tensorflow.python.distribute.values.PerReplica'>) to a Tensor."), error
+    # The same seed gave both the same order; each took its own half of every batch.
+    given = [np.load(tmp_path / f"given{i}.npy") for i in range(2)]
+    assert [len(g) for g in given] == [30_000, 30_000]
+    assert (np.sort(np.concatenate(given)) == all_training_digits).all()
+    # The all-reduced gradients kept the two models identical, though each saw other digits.
+    assert results[0]["weights"] == results[1]["weights"]
 
 
-def test_a_tpu_that_tensorflow_cannot_start_falls_back_to_the_cpu(digits):
+def test_a_tpu_that_tensorflow_cannot_start_falls_back_to_the_cpu(shared_mnist_dir, tmp_path):
     """TPU_ACCELERATOR_TYPE (which Colab's TPU runtimes set) makes it try a real TPU start: the
     plain tensorflow package fails as on a Colab TPU ('No OpKernel ... ConfigureDistributedTPU')."""
-    env = worker_env(TPU_ACCELERATOR_TYPE="v5e-1")
-    result, output = result_of(start_worker("fit", digits, env))
+    env = worker_env(shared_mnist_dir, TPU_ACCELERATOR_TYPE="v5e-1", KERAS_BACKEND="tensorflow")
+    result, output = result_of(start_worker("fit", tmp_path / "given.npy", env))
     assert (result["kind"], result["replicas"], result["strategy"]) == ("CPU", 1, "default")
     line = result["description"]
-    assert line.startswith("Running on the CPU with the default strategy: a TPU seems attached "
+    assert line.startswith(ON_TF + "the CPU with the default strategy: a TPU seems attached "
                            "(TPU_ACCELERATOR_TYPE=v5e-1) but TensorFlow")
     assert "pip install tensorflow-tpu" in line and "Runtime > Change runtime type" in line
     assert "Traceback" not in output
@@ -150,7 +174,7 @@ def test_plain_cpu_gets_the_default_strategy(local_machine, capsys):
     assert accelerator.global_batch_size(128) == 128
     assert capsys.readouterr().out == accelerator.description + "\n"
     assert accelerator.description == (
-        "Running on the CPU with the default strategy: no GPU or TPU found "
+        ON_TF + "the CPU with the default strategy: no GPU or TPU found "
         "(on Colab: Runtime > Change runtime type > T4 GPU).")
     assert find_accelerator(verbose=False).kind == "CPU" and capsys.readouterr().out == ""
 
@@ -182,7 +206,7 @@ def test_an_empty_tf_config_means_no_cluster(local_machine):
 
 def test_colab_empty_tpu_variable_is_no_tpu(local_machine):
     local_machine.setenv("COLAB_TPU_1VM", "")  # what Colab's CPU and GPU runtimes set
-    assert accelerators._tpu_hint() is None
+    assert backends.tpu_hint() is None
 
 
 # --- fakes for what this machine cannot have ---------------------------------------------------
@@ -226,7 +250,7 @@ def test_a_tpu_that_starts_gives_tpu_strategy(local_machine, capsys):
     assert isinstance(accelerator.strategy, FakeTPUStrategy)
     assert accelerator.global_batch_size(128) == 1024
     assert capsys.readouterr().out == (
-        "Running on a TPU (v2-8) with TPUStrategy: 8 replicas in sync.\n")
+        ON_TF + "a TPU (v2-8) with TPUStrategy, 8 replicas in sync.\n")
 
 
 def fake_gpus(monkeypatch, n):
@@ -244,7 +268,7 @@ def test_one_gpu_gets_the_default_strategy_and_is_named(local_machine, capsys):
     accelerator = find_accelerator()
     assert (accelerator.kind, accelerator.replicas) == ("GPU", 1)
     assert accelerator.strategy is tf.distribute.get_strategy()
-    assert capsys.readouterr().out == "Running on 1 GPU (Tesla T4) with the default strategy.\n"
+    assert capsys.readouterr().out == ON_TF + "1 GPU (Tesla T4) with the default strategy.\n"
 
 
 def test_two_gpus_whose_mirrored_strategy_fails_fall_back_with_the_reason(local_machine, capsys):
@@ -257,7 +281,7 @@ def test_two_gpus_whose_mirrored_strategy_fails_fall_back_with_the_reason(local_
     assert (accelerator.kind, accelerator.replicas) == ("GPU", 1)
     assert accelerator.strategy is tf.distribute.get_strategy()
     assert capsys.readouterr().out == (
-        "Running on 1 GPU (Tesla T4) with the default strategy: MirroredStrategy over "
+        ON_TF + "1 GPU (Tesla T4) with the default strategy: MirroredStrategy over "
         "2 GPUs (Tesla T4) failed (RuntimeError: NCCL is not available).\n")
 
 
@@ -273,4 +297,4 @@ def test_two_gpus_get_a_mirrored_strategy(local_machine, capsys):
     accelerator = find_accelerator()
     assert (accelerator.kind, accelerator.replicas) == ("GPU", 2)
     assert capsys.readouterr().out == (
-        "Running on 2 GPUs (Tesla T4) with MirroredStrategy: 2 replicas in sync.\n")
+        ON_TF + "2 GPUs (Tesla T4) with MirroredStrategy, 2 replicas in sync.\n")
