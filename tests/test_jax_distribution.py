@@ -37,9 +37,14 @@ def jax_env(shared_mnist_dir, **extra):
 
 
 def start(env, share):
-    return subprocess.Popen([sys.executable, str(WORKER), NOTEBOOK, str(EPOCHS), str(STEPS),
-                             str(share)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    """A worker whose output goes to a file: through a pipe, a process blocked on writing its
+    long last line would keep the other process of its cluster waiting at exit, forever."""
+    log = open(Path(share).with_suffix(".log"), "w+")
+    process = subprocess.Popen([sys.executable, str(WORKER), NOTEBOOK, str(EPOCHS), str(STEPS),
+                                str(share)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                               text=True)
+    process.log = log
+    return process
 
 
 def results_of(processes, timeout=180):
@@ -47,12 +52,15 @@ def results_of(processes, timeout=180):
     outputs = []
     try:
         for process in processes:
-            outputs.append(process.communicate(timeout=timeout)[0])
+            process.wait(timeout=timeout)
     finally:
         for process in processes:
             if process.poll() is None:
                 process.kill()
-                process.communicate()
+                process.wait()
+            process.log.seek(0)
+            outputs.append(process.log.read())
+            process.log.close()
     results = []
     for process, output in zip(processes, outputs):
         assert process.returncode == 0, output[-3000:]
@@ -130,8 +138,7 @@ def test_two_processes_form_a_jax_cluster_and_train_with_fit(
     used_at_most_once(np.concatenate(shares), all_training_digits)
     # The gradients of both halves were combined at each step: the same weights at the end.
     assert results[0]["weights"] == results[1]["weights"]
-    assert results[0]["weights"] != pytest.approx(
-        [[0.0] * len(w) for w in results[0]["weights"]])  # trained, not all zero
+    assert max(abs(v) for w in results[0]["weights"] for v in w) > 1e-3  # trained, not zero
 
 
 @pytest.mark.parametrize("variables, reason", [
