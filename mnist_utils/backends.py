@@ -1,9 +1,10 @@
 """Which Keras backend runs the series, chosen before Keras starts; and the versions really used.
 
 Keras reads KERAS_BACKEND once, when it is first imported. `import mnist_utils` calls
-`choose_backend()` before anything imports Keras: on a machine with a TPU where the learner set
-no KERAS_BACKEND, it picks JAX (Colab's TPU runtimes ship JAX and no TensorFlow, and TensorFlow's
-TPU build no longer starts there). A KERAS_BACKEND set by the learner always wins. This module
+`choose_backend()` before anything imports Keras: where the learner set no KERAS_BACKEND, it
+picks JAX on a machine with a TPU (Colab's TPU runtimes ship JAX and no TensorFlow, and
+TensorFlow's TPU build no longer starts there) and on one without TensorFlow (Keras' default
+backend would fail to start). A KERAS_BACKEND set by the learner always wins. This module
 imports neither Keras nor TensorFlow, so it works on machines without TensorFlow.
 """
 import glob
@@ -44,7 +45,8 @@ def tpu_hint():
 
 
 def choose_backend():
-    """Sets KERAS_BACKEND=jax where a TPU is attached, JAX is installed and nobody chose yet.
+    """Sets KERAS_BACKEND=jax where nobody chose a backend, JAX is installed, and either a TPU
+    is attached or TensorFlow (Keras' default) is not installed.
 
     Does nothing once Keras is imported (it has read its backend then) or where KERAS_BACKEND
     is set. Returns the reason it chose JAX, or None.
@@ -52,11 +54,17 @@ def choose_backend():
     global chosen_because
     if os.environ.get("KERAS_BACKEND") or "keras" in sys.modules:
         return None
+    if importlib.util.find_spec("jax") is None:
+        return None
     hint = tpu_hint()
-    if hint and importlib.util.find_spec("jax") is not None:
-        os.environ["KERAS_BACKEND"] = "jax"
-        chosen_because = (f"picked for the TPU ({hint}); set KERAS_BACKEND before importing "
-                          "mnist_utils to choose another")
+    if hint:
+        chosen_because = f"picked for the TPU ({hint})"
+    elif importlib.util.find_spec("tensorflow") is None:
+        chosen_because = "picked because TensorFlow is not installed"
+    else:
+        return None
+    os.environ["KERAS_BACKEND"] = "jax"
+    chosen_because += "; set KERAS_BACKEND before importing mnist_utils to choose another"
     return chosen_because
 
 
