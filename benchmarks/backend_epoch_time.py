@@ -1,0 +1,107 @@
+"""Seconds per training epoch of every notebook on Keras' TensorFlow and JAX backends, side by
+side on this machine.
+
+Each run is a fresh process (Keras picks its backend once, when it starts) that builds the
+notebook's model exactly as the notebook does (its code up to the Training section, so the same
+data, model, optimizer and accelerator) and trains it with `model.fit` on the notebook's training
+and validation data, as the notebook does. The first epoch (tracing, compiling) is not counted.
+The two backends alternate in the order TensorFlow, JAX, JAX, TensorFlow (with --repeats 2), so
+that both see the same machine state.
+
+    python benchmarks/backend_epoch_time.py                  # all five, 3 epochs a run
+    python benchmarks/backend_epoch_time.py --notebooks 01 02 --epochs 4 --repeats 2
+
+Writes benchmarks/results/backend_epoch_time.json and .md.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+BACKENDS = ("tensorflow", "jax")
+
+RUN = """
+import contextlib, io, json, sys, time
+sys.path.insert(0, {tools!r})
+from notebook_code import code_until, load
+import keras
+nb = {{}}
+with contextlib.redirect_stdout(io.StringIO()):
+    exec(compile(code_until(load({path!r}), "Training"), {path!r}, "exec"), nb)
+seconds = []
+class Timer(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+    def on_epoch_end(self, epoch, logs=None):
+        seconds.append(time.perf_counter() - self.start)
+history = nb["model"].fit(nb["training_data"], validation_data=nb["validation_data"],
+                          epochs={epochs}, verbose=0, callbacks=[Timer()]).history
+import mnist_utils
+print("RESULT " + json.dumps({{"seconds": seconds[1:], "versions": mnist_utils.versions(),
+                              "device": nb["accelerator"].description,
+                              "val_accuracy": history["val_accuracy"][-1]}}))
+"""
+
+
+def run(path, backend, epochs):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_MAX_")}
+    env.update(KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", MNIST_LIVE_PLOT="0")
+    code = RUN.format(tools=str(ROOT / "tools"), path=str(path), epochs=epochs)
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, text=True,
+                          capture_output=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        sys.exit(f"{path.name} on {backend} failed:\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notebooks", nargs="*", default=["01", "02", "03", "04", "05"])
+    parser.add_argument("--epochs", type=int, default=3, help="per run; the first is not timed")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="pairs of runs per backend, in the order TF JAX JAX TF ...")
+    args = parser.parse_args(argv)
+    command = "python benchmarks/backend_epoch_time.py " + " ".join(argv or sys.argv[1:])
+    results = {"date": date.today().isoformat(), "command": command,
+               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores", "notebooks": {}}
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        if path.name[:2] not in args.notebooks:
+            continue
+        seconds = {backend: [] for backend in BACKENDS}
+        for repeat in range(args.repeats):
+            for backend in (BACKENDS if repeat % 2 == 0 else BACKENDS[::-1]):
+                r = run(path, backend, args.epochs)
+                seconds[backend] += r["seconds"]
+                results.setdefault("versions", {})[backend] = r["versions"]
+                results.setdefault("devices", {})[backend] = r["device"]
+        row = {backend: {"median": round(statistics.median(s), 2), "min": round(min(s), 2),
+                         "max": round(max(s), 2), "epochs_timed": len(s)}
+               for backend, s in seconds.items()}
+        row["jax_over_tensorflow"] = round(row["jax"]["median"] / row["tensorflow"]["median"], 2)
+        results["notebooks"][path.name] = row
+        print(f"{path.name}: TensorFlow {row['tensorflow']['median']:.2f} s/epoch, "
+              f"JAX {row['jax']['median']:.2f} s/epoch", flush=True)
+    lines = [f"Seconds per epoch (training + validation) on the CPU ({results['machine']}), "
+             f"median (min–max) of {args.repeats * (args.epochs - 1)} epochs per backend; "
+             f"{results['versions']['tensorflow']}; {results['versions']['jax']}.", "",
+             "| notebook | TensorFlow | JAX | JAX / TensorFlow |", "|---|---|---|---|"]
+    for name, row in results["notebooks"].items():
+        cells = [f"{row[b]['median']:.2f} ({row[b]['min']:.2f}–{row[b]['max']:.2f})"
+                 for b in BACKENDS]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {row['jax_over_tensorflow']:.2f} |")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "backend_epoch_time.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "backend_epoch_time.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
