@@ -80,7 +80,7 @@ def main(argv=None):
             for backend in (BACKENDS if repeat % 2 == 0 else BACKENDS[::-1]):
                 r = run(path, backend, args.epochs)
                 seconds[backend] += r["seconds"]
-                results.setdefault("versions", {})[backend] = r["versions"]
+                results.setdefault("backends", {})[backend] = r["versions"]
                 results.setdefault("devices", {})[backend] = r["device"]
         row = {backend: {"median": round(statistics.median(s), 2), "min": round(min(s), 2),
                          "max": round(max(s), 2), "epochs_timed": len(s)}
@@ -91,7 +91,7 @@ def main(argv=None):
               f"JAX {row['jax']['median']:.2f} s/epoch", flush=True)
     lines = [f"Seconds per epoch (training + validation) on the CPU ({results['machine']}), "
              f"median (min–max) of {args.repeats * (args.epochs - 1)} epochs per backend; "
-             f"{results['versions']['tensorflow']}; {results['versions']['jax']}.", "",
+             f"{results['backends']['tensorflow']}; {results['backends']['jax']}.", "",
              "| notebook | TensorFlow | JAX | JAX / TensorFlow |", "|---|---|---|---|"]
     for name, row in results["notebooks"].items():
         cells = [f"{row[b]['median']:.2f} ({row[b]['min']:.2f}–{row[b]['max']:.2f})"

@@ -21,6 +21,8 @@ SECTIONS = [
      "python benchmarks/input_pipeline.py"),
     ("epoch_time", "Pipeline cost: epoch time with `mnist_utils.training_dataset` ÷ epoch time from in-memory arrays",
      "python benchmarks/epoch_time.py"),
+    ("backend_epoch_time", "Keras' backends: seconds per epoch of every notebook on TensorFlow and on JAX, side by side",
+     "python benchmarks/backend_epoch_time.py"),
     ("repeatability", "Repeatability: the same notebook twice with the same seed",
      "python benchmarks/repeatability.py"),
     ("ci_cost", "CI cost: the whole test command", "python benchmarks/ci_cost.py"),
