@@ -4,6 +4,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +90,13 @@ def test_model_has_the_expected_parameters(path, shared_mnist_dir, monkeypatch, 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         exec(compile(code_until(load(path), "Training"), path.name, "exec"), namespace)
-    assert namespace["model"].count_params() == PARAMETER_COUNTS[path.name]
+    model = namespace["model"]
+    assert model.count_params() == PARAMETER_COUNTS[path.name]
     printed = capsys.readouterr().out
-    assert re.search(r"TensorFlow \S+, Keras \S+", printed)
+    assert re.search(r"Keras \S+ on TensorFlow \S+", printed)
+    # Validation fits a 4 GB GPU: the outputs of all layers for one validation batch (float32,
+    # all alive at once, the worst case) take under 1 GB, leaving room for weights and work.
+    from mnist_utils.data import VALIDATION_BATCH_SIZE
+    activations = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers)
+    assert activations * VALIDATION_BATCH_SIZE * 4 < 1e9, activations
     assert f"{PARAMETER_COUNTS[path.name]:,}" in printed  # model.summary() shows the count

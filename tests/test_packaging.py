@@ -1,0 +1,74 @@
+"""What the package declares is what the code and the notebooks need: dependencies, one version,
+and TensorFlow optional."""
+import ast
+import importlib.metadata
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+import mnist_utils
+
+REPO = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+sys.path.insert(0, str(REPO / "tools"))
+from notebook_code import cell_text, load, notebook_paths  # noqa: E402
+
+
+def declared(requirements):
+    """Import names of requirement strings: "keras>=3.10" -> "keras"."""
+    return {re.split(r"[<>=!~ \[;@]", r, maxsplit=1)[0].strip().lower().replace("-", "_")
+            for r in requirements}
+
+
+def imported_modules(code):
+    names = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_every_module_a_notebook_imports_is_a_declared_dependency(path):
+    code = "\n".join(TransformerManager().transform_cell(cell_text(cell))
+                     for cell in load(path)["cells"] if cell["cell_type"] == "code")
+    allowed = declared(PYPROJECT["dependencies"]) | set(sys.stdlib_module_names) | {"mnist_utils"}
+    assert imported_modules(code) - allowed == set()
+
+
+def test_the_package_imports_only_declared_dependencies():
+    """Besides the standard library: the core dependencies, and TensorFlow or JAX only in the
+    modules for that backend (which run only where it is installed)."""
+    core = declared(PYPROJECT["dependencies"]) | set(sys.stdlib_module_names) | {"mnist_utils"}
+    for module in (REPO / "mnist_utils").glob("*.py"):
+        extra = {"_tf_data.py": {"tensorflow"}, "_tf_strategies.py": {"tensorflow"},
+                 "_jax_distribution.py": {"jax"}}.get(module.name, set())
+        top = {node.names[0].name.split(".")[0] if isinstance(node, ast.Import) else
+               (node.module or "").split(".")[0]
+               for node in ast.parse(module.read_text()).body
+               if isinstance(node, (ast.Import, ast.ImportFrom)) and getattr(node, "level", 0) == 0}
+        assert top - core - extra == set(), module.name
+
+
+def test_tensorflow_is_not_a_core_dependency_but_requirements_has_it():
+    assert "tensorflow" not in declared(PYPROJECT["dependencies"])
+    assert "tensorflow" in declared(PYPROJECT["optional-dependencies"]["tensorflow"])
+    learner = [line for line in (REPO / "requirements.txt").read_text().splitlines()
+               if line and not line.startswith(("#", "-"))]
+    assert "tensorflow" in declared(learner)
+
+
+def test_one_version_number():
+    assert "version" not in PYPROJECT and PYPROJECT["dynamic"] == ["version"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", mnist_utils.__version__)
+    try:
+        installed = importlib.metadata.version("mnist-utils")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("mnist-utils is not installed (pip install -e .)")
+    assert installed == mnist_utils.__version__
