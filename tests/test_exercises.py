@@ -1,0 +1,102 @@
+"""The "Try this" exercises: each has a solution to unfold, collapsed, and their checks tell a
+solved exercise from an unsolved one (the notebook is run with the solution applied)."""
+import contextlib
+import io
+import re
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+from notebook_code import cell_text, code_until, load, notebook_paths  # noqa: E402
+
+
+def try_this(nb):
+    """The cells from the "## Try this" heading to the end."""
+    cells = nb["cells"]
+    start = next(i for i, c in enumerate(cells) if cell_text(c).startswith("## Try this"))
+    return cells[start + 1:]
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_every_exercise_has_a_collapsed_solution_with_code(path):
+    exercises = [c for c in try_this(load(path)) if c["cell_type"] == "markdown"]
+    assert len(exercises) >= 3
+    for cell in exercises:
+        text = cell_text(cell)
+        assert re.match(r"\*\*\d\. ", text), text[:80]  # "**1. The learning rate.** ..."
+        details = re.search(r"<details>\n<summary>Solution</summary>\n\n(.*?)\n\n</details>",
+                            text, re.S)
+        assert details, f"no collapsed solution in: {text[:80]}"
+        assert "<details open" not in text
+        assert "```python\n" in details.group(1)
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_every_check_says_either_done_or_not_yet(path):
+    checks = [cell_text(c) for c in try_this(load(path)) if c["cell_type"] == "code"]
+    assert checks, "at least one exercise per notebook can be checked"
+    for check in checks:
+        assert check.startswith("# Check exercise ") and "✓" in check and "Not yet" in check
+
+
+def run_with(path, replacements, exercise):
+    """Runs the notebook's code (training capped at 1 epoch of 2 steps) with its cells changed
+    as a solution says, then the exercise's check; returns what the check printed."""
+    nb = load(path)
+    solution = next(cell_text(c) for c in try_this(nb)
+                    if cell_text(c).startswith(f"**{exercise}. "))
+    for old, new in replacements:
+        assert new.strip() in solution, f"the solution of exercise {exercise} shows {new!r}"
+        cells = [c for c in nb["cells"] if c["cell_type"] == "code" and old in cell_text(c)]
+        assert len(cells) == 1, old
+        cells[0]["source"] = cell_text(cells[0]).replace(old, new)
+    check = next(cell_text(c) for c in try_this(nb)
+                 if cell_text(c).startswith(f"# Check exercise {exercise}\n"))
+    keras.config.set_max_epochs(1)
+    keras.config.set_max_steps_per_epoch(2)
+    namespace, printed = {}, io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code_until(nb, "Predictions"), path.name, "exec"), namespace)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(check, "check", "exec"), namespace)
+    return printed.getvalue()
+
+
+NOTEBOOK = {p.name[:2]: p for p in notebook_paths()}
+SOLVED = [  # (notebook, exercise, the solution's change)
+    ("02", 3, [('        keras.layers.Dense(100, activation=activation),\n'
+                '        keras.layers.Dense(60, activation=activation),\n'
+                '        keras.layers.Dense(30, activation=activation),\n', '')]),
+    ("04", 1, [('keras.layers.Conv2D(12, 6, strides=2, padding="same", activation="relu")',
+                'keras.layers.Conv2D(12, 6, padding="same", activation="relu")'),
+               ('keras.layers.Conv2D(24, 6, strides=2, padding="same", activation="relu")',
+                'keras.layers.Conv2D(24, 6, padding="same", activation="relu")')]),
+    ("05", 1, [('''    return [
+        keras.layers.Conv2D(filters, size, strides=strides, padding="same", use_bias=False),
+        keras.layers.BatchNormalization(scale=False),
+        keras.layers.Activation("relu"),
+    ]''', '''    return [keras.layers.Conv2D(filters, size, strides=strides, padding="same", activation="relu")]'''),
+               ('''        keras.layers.Dense(200, use_bias=False),
+        keras.layers.BatchNormalization(scale=False),
+        keras.layers.Activation("relu"),''', '''        keras.layers.Dense(200, activation="relu"),''')]),
+]
+
+
+@pytest.mark.parametrize("notebook, exercise, replacements", SOLVED,
+                         ids=[f"{n}-exercise{e}" for n, e, _ in SOLVED])
+def test_a_solved_exercise_passes_its_check(notebook, exercise, replacements, shared_mnist_dir,
+                                            monkeypatch):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(shared_mnist_dir))
+    printed = run_with(NOTEBOOK[notebook], replacements, exercise)
+    assert printed.startswith("✓ "), printed
+
+
+def test_an_unsolved_exercise_says_not_yet(shared_mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(shared_mnist_dir))
+    printed = run_with(NOTEBOOK["02"], [], 3)
+    assert printed.startswith("Not yet: the ReLU model has 185,300 parameters"), printed
