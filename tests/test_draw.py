@@ -106,3 +106,21 @@ def test_the_pad_runs_in_a_plain_script_without_a_browser():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "140"
+
+
+def test_on_colab_the_pad_switches_on_colabs_widget_manager(monkeypatch):
+    """Colab shows third-party widgets only once its custom widget manager is on. Colab itself
+    cannot run here: its module is stood in for, recording the call the pad makes."""
+    import types
+
+    calls = []
+    google, colab = types.ModuleType("google"), types.ModuleType("google.colab")
+    colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append("on"))
+    google.colab = colab
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    DigitPad(lambda images, training=False: images)
+    assert calls == ["on"]
+    monkeypatch.delitem(sys.modules, "google.colab")
+    DigitPad(lambda images, training=False: images)  # elsewhere: nothing to switch on
+    assert calls == ["on"]
