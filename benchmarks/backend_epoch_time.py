@@ -70,8 +70,10 @@ def main(argv=None):
                         help="pairs of runs per backend, in the order TF JAX JAX TF ...")
     args = parser.parse_args(argv)
     command = "python benchmarks/backend_epoch_time.py " + " ".join(argv or sys.argv[1:])
-    results = {"date": date.today().isoformat(), "command": command,
-               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores", "notebooks": {}}
+    out = RESULTS / "backend_epoch_time.json"  # rows of other notebooks are kept
+    results = json.loads(out.read_text()) if out.exists() else {"notebooks": {}}
+    results.update(date=date.today().isoformat(),
+                   machine=f"{platform.machine()}, {os.cpu_count()} CPU cores")
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         if path.name[:2] not in args.notebooks:
             continue
@@ -86,19 +88,22 @@ def main(argv=None):
                          "max": round(max(s), 2), "epochs_timed": len(s)}
                for backend, s in seconds.items()}
         row["jax_over_tensorflow"] = round(row["jax"]["median"] / row["tensorflow"]["median"], 2)
-        results["notebooks"][path.name] = row
+        results["notebooks"][path.name] = {**row, "command": command}
         print(f"{path.name}: TensorFlow {row['tensorflow']['median']:.2f} s/epoch, "
               f"JAX {row['jax']['median']:.2f} s/epoch", flush=True)
-    lines = [f"Seconds per epoch (training + validation) on the CPU ({results['machine']}), "
-             f"median (min–max) of {args.repeats * (args.epochs - 1)} epochs per backend; "
+    results["command"] = "python benchmarks/backend_epoch_time.py"
+    lines = [f"Seconds per epoch (training + validation) on the CPU ({results['machine']}): "
+             f"median (min–max) of the epochs timed per backend; "
              f"{results['backends']['tensorflow']}; {results['backends']['jax']}.", "",
-             "| notebook | TensorFlow | JAX | JAX / TensorFlow |", "|---|---|---|---|"]
-    for name, row in results["notebooks"].items():
+             "| notebook | TensorFlow | JAX | JAX / TensorFlow | epochs timed per backend | command |",
+             "|---|---|---|---|---|---|"]
+    for name, row in sorted(results["notebooks"].items()):
         cells = [f"{row[b]['median']:.2f} ({row[b]['min']:.2f}–{row[b]['max']:.2f})"
                  for b in BACKENDS]
-        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {row['jax_over_tensorflow']:.2f} |")
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {row['jax_over_tensorflow']:.2f} | "
+                     f"{row['tensorflow']['epochs_timed']} | `{row['command'].strip()}` |")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "backend_epoch_time.json").write_text(json.dumps(results, indent=2) + "\n")
+    out.write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / "backend_epoch_time.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

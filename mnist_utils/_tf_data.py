@@ -1,12 +1,12 @@
 """The batches as tf.data datasets: where TensorFlow is installed (see data.py).
 
-The digits are kept in the computer's memory as uint8 (placed on the CPU explicitly, so that on
-a GPU runtime they are not copied into GPU memory and back for every batch). Each epoch
+The digits are kept in the computer's memory as model input (placed on the CPU explicitly, so
+that on a GPU runtime they are not copied into GPU memory and back for every batch). Each epoch
 shuffles the list of their indices (one vectorised op) and gathers whole batches.
 """
 import tensorflow as tf
 
-from mnist_utils.data import batches_in
+from mnist_utils.data import batches_in, model_input
 
 
 def _host(array):
@@ -32,7 +32,11 @@ def _for_fit(batches, count):
 
 
 def training(images, labels, batch_size, *, flat, one_hot, seed):
-    images, labels, n = _host(images), _host(labels), len(labels)
+    # Converted to model input once (188 MB of float32 in the computer's memory): each batch is
+    # then a plain gather, the cheapest step there is for the small models of notebooks 01-03.
+    images, labels = (_host(array) for array in model_input(images, labels, flat=flat,
+                                                            one_hot=one_hot))
+    n = int(labels.shape[0])
 
     def batches_of_one_epoch(epoch_seed):
         order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=[epoch_seed, 0])
@@ -40,7 +44,7 @@ def training(images, labels, batch_size, *, flat, one_hot, seed):
         return tf.data.Dataset.from_tensor_slices(tf.reshape(full_batches, [-1, batch_size]))
 
     def gather(indices):
-        return _model_input(tf.gather(images, indices), tf.gather(labels, indices), flat, one_hot)
+        return tf.gather(images, indices), tf.gather(labels, indices)
 
     # One new seed per pass through the dataset: a new order every epoch, repeatable with seed.
     epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
