@@ -38,7 +38,8 @@ print("@@RESULT@@" + _json.dumps({
     "val_loss": [float(a) for a in history.history["val_loss"]],
     "wrong": int(wrong),
     "device": accelerator.description,
-    "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+    "versions": {"keras": keras.__version__, keras.backend.backend():
+                 __import__(keras.backend.backend()).__version__},
 }))"""
 
 
