@@ -71,7 +71,10 @@ def title_of(nb, path):
 def run(path, timeout):
     """Executes one notebook; returns (the executed notebook, its summary row)."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    # The kernel's own C++ start-up lines (TensorFlow's CUDA probing) go to this terminal, not
+    # into the pages; Keras' progress bars are kept as their final line.
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True,
+                            extra_arguments=["--IPKernelApp.capture_fd_output=False"],
                             resources={"metadata": {"path": str(path.parent)}})
     start, error = time.monotonic(), None
     try:
