@@ -28,32 +28,26 @@ RESULTS = ROOT / "benchmarks" / "results"
 BACKENDS = ("tensorflow", "jax")
 
 RUN = """
-import contextlib, io, json, sys, time
-sys.path.insert(0, {tools!r})
-from notebook_code import code_until, load
-import keras
-nb = {{}}
-with contextlib.redirect_stdout(io.StringIO()):
-    exec(compile(code_until(load({path!r}), "Training"), {path!r}, "exec"), nb)
-seconds = []
-class Timer(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-    def on_epoch_end(self, epoch, logs=None):
-        seconds.append(time.perf_counter() - self.start)
-history = nb["model"].fit(nb["training_data"], validation_data=nb["validation_data"],
-                          epochs={epochs}, verbose=0, callbacks=[Timer()]).history
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {benchmarks!r})
+from epoch_time import build, epoch_seconds  # the same build and timer as epoch_time.py
+nb = build(Path({path!r}))
+histories = []
+seconds = epoch_seconds(lambda callbacks: histories.append(nb["model"].fit(
+    nb["training_data"], validation_data=nb["validation_data"], epochs={epochs}, verbose=0,
+    callbacks=callbacks)))
 import mnist_utils
 print("RESULT " + json.dumps({{"seconds": seconds[1:], "versions": mnist_utils.versions(),
                               "device": nb["accelerator"].description,
-                              "val_accuracy": history["val_accuracy"][-1]}}))
+                              "val_accuracy": histories[0].history["val_accuracy"][-1]}}))
 """
 
 
 def run(path, backend, epochs):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_MAX_")}
     env.update(KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", MNIST_LIVE_PLOT="0")
-    code = RUN.format(tools=str(ROOT / "tools"), path=str(path), epochs=epochs)
+    code = RUN.format(benchmarks=str(ROOT / "benchmarks"), path=str(path), epochs=epochs)
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, text=True,
                           capture_output=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]

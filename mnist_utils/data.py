@@ -44,9 +44,10 @@ def training_dataset(batch_size=128, *, flat=False, one_hot=True, data_dir=None,
     `mnist_files()` to read instead of looking for the files again.
     """
     _check_batch_size(batch_size)
-    if seed is None and _processes() > 1:
+    processes = _processes()
+    if seed is None and processes > 1:
         raise ValueError(
-            f"training_dataset() needs a seed when {_processes()} processes train together: "
+            f"training_dataset() needs a seed when {processes} processes train together: "
             "each must shuffle the digits the same way, or some digits would be used twice "
             "in an epoch and others never. Pass the same seed everywhere, e.g. "
             "training_dataset(BATCH_SIZE, seed=SEED).")

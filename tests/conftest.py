@@ -49,6 +49,19 @@ def mnist_small(shared_mnist_dir):
             images("t10k-images-idx3-ubyte.gz", 1000), labels("t10k-labels-idx1-ubyte.gz", 1000))
 
 
+@pytest.fixture(scope="session")
+def training_fingerprints(shared_mnist_dir):
+    """The fingerprint of each of the 60,000 training digits, read straight from the file and
+    sorted: what the distribution tests compare the digits each replica or process got with."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from jax_worker import fingerprints
+
+    pixels = _read_idx(shared_mnist_dir / "train-images-idx3-ubyte.gz", 16).reshape(-1, 784)
+    return np.sort(fingerprints(pixels / 255.0))
+
+
 @pytest.fixture(autouse=True)
 def _uncapped_keras():
     """The notebooks run with Keras' epoch/step caps (see conftest.py at the top); tests do not."""

@@ -9,7 +9,6 @@ trains; the workers share out every epoch); the CPU after a real failed TPU star
 Real, in this process: the default strategy on the CPU, malformed TF_CONFIGs. Faked: a TPU that
 starts or whose resolver raises, GPUs.
 """
-import gzip
 import json
 import os
 import socket
@@ -23,9 +22,6 @@ import tensorflow as tf
 
 from mnist_utils import _tf_strategies, backends
 from mnist_utils.accelerators import Accelerator, find_accelerator
-
-sys.path.insert(0, str(Path(__file__).parent))
-from jax_worker import fingerprints  # noqa: E402
 
 WORKER = Path(__file__).with_name("strategy_worker.py")
 TPU_VARIABLES = ("TPU_ACCELERATOR_TYPE", "COLAB_TPU_1VM", "TPU_NAME")
@@ -77,14 +73,6 @@ def free_ports(n):
     return ports
 
 
-@pytest.fixture(scope="module")
-def all_training_digits(shared_mnist_dir):
-    """The fingerprint of each of the 60,000 training digits, read straight from the file."""
-    with gzip.open(shared_mnist_dir / "train-images-idx3-ubyte.gz", "rb") as f:
-        pixels = np.frombuffer(f.read()[16:], dtype=np.uint8).reshape(-1, 784)
-    return np.sort(fingerprints(pixels / 255.0))
-
-
 @pytest.fixture
 def local_machine(monkeypatch):
     """This process as a plain machine: no cluster, no TPU hint (skipped on a real GPU or TPU)."""
@@ -98,7 +86,7 @@ def local_machine(monkeypatch):
 # --- real strategies, each in a fresh TensorFlow process -------------------------------------
 
 def test_two_logical_cpus_share_every_batch_of_training_dataset_in_fit(
-        shared_mnist_dir, tmp_path, all_training_digits):
+        shared_mnist_dir, tmp_path, training_fingerprints):
     result, output = result_of(start_worker("two-cpus-fit", tmp_path / "given.npy",
                                             worker_env(shared_mnist_dir)))
     assert (result["kind"], result["replicas"], result["strategy"]) == ("CPU", 2, "MirroredStrategy")
@@ -111,12 +99,12 @@ def test_two_logical_cpus_share_every_batch_of_training_dataset_in_fit(
     assert result["batch_parts"] == [100] and result["per_replica"] == [30_000, 30_000]
     given = np.load(tmp_path / "given.npy")
     assert np.intersect1d(given[0], given[1]).size == 0
-    assert (np.sort(given.ravel()) == all_training_digits).all()
+    assert (np.sort(given.ravel()) == training_fingerprints).all()
     assert_learned(result)
 
 
 def test_two_local_workers_share_out_every_epoch_but_fit_fails(
-        shared_mnist_dir, tmp_path, all_training_digits):
+        shared_mnist_dir, tmp_path, training_fingerprints):
     cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     workers = [start_worker("loop", tmp_path / f"given{i}.npy", worker_env(
                    shared_mnist_dir, TF_CONFIG=json.dumps(
@@ -145,7 +133,7 @@ def test_two_local_workers_share_out_every_epoch_but_fit_fails(
     # The same seed gave both the same order; each took its own half of every batch.
     given = [np.load(tmp_path / f"given{i}.npy") for i in range(2)]
     assert [len(g) for g in given] == [30_000, 30_000]
-    assert (np.sort(np.concatenate(given)) == all_training_digits).all()
+    assert (np.sort(np.concatenate(given)) == training_fingerprints).all()
     # The all-reduced gradients kept the two models identical, though each saw other digits.
     assert results[0]["weights"] == results[1]["weights"]
 

@@ -6,7 +6,6 @@
 notebook 01's model, built by its own Model cell, with `model.fit` on
 `mnist_utils.training_dataset` (tests/jax_worker.py).
 """
-import gzip
 import json
 import os
 import socket
@@ -16,9 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from jax_worker import fingerprints  # noqa: E402
 
 WORKER = Path(__file__).with_name("jax_worker.py")
 NOT_INHERITED = ("KERAS_BACKEND", "XLA_FLAGS", "TF_CONFIG", "KERAS_MAX_EPOCHS",
@@ -70,14 +66,6 @@ def results_of(processes, timeout=180):
     return results, outputs
 
 
-@pytest.fixture(scope="module")
-def all_training_digits(shared_mnist_dir):
-    """The fingerprint of each of the 60,000 training digits, read straight from the file."""
-    with gzip.open(shared_mnist_dir / "train-images-idx3-ubyte.gz", "rb") as f:
-        pixels = np.frombuffer(f.read()[16:], dtype=np.uint8).reshape(-1, 784)
-    return fingerprints(pixels / 255.0)
-
-
 def used_at_most_once(share, all_digits):
     """Every fingerprint of `share` is a training digit, none more often than in the set."""
     values, counts = np.unique(share, return_counts=True)
@@ -92,7 +80,7 @@ def assert_learned(result):
 
 
 def test_data_parallel_over_two_host_devices_trains_the_notebook_model(
-        shared_mnist_dir, tmp_path, all_training_digits):
+        shared_mnist_dir, tmp_path, training_fingerprints):
     env = jax_env(shared_mnist_dir, XLA_FLAGS="--xla_force_host_platform_device_count=2")
     (result,), (output,) = results_of([start(env, tmp_path / "share.npy")])
     assert result["backend"] == "jax" and result["devices"] == ["cpu:0", "cpu:1"]
@@ -106,7 +94,7 @@ def test_data_parallel_over_two_host_devices_trains_the_notebook_model(
     assert_learned(result)
     share = np.load(tmp_path / "share.npy")
     assert len(share) == 60_000 // 256 * 256  # one process: every full batch of the epoch
-    used_at_most_once(share, all_training_digits)
+    used_at_most_once(share, training_fingerprints)
 
 
 def free_port():
@@ -116,7 +104,7 @@ def free_port():
 
 
 def test_two_processes_form_a_jax_cluster_and_train_with_fit(
-        shared_mnist_dir, tmp_path, all_training_digits):
+        shared_mnist_dir, tmp_path, training_fingerprints):
     addresses = f"localhost:{free_port()},localhost:{free_port()}"
     workers = [start(jax_env(shared_mnist_dir, KERAS_DISTRIBUTION_JOB_ADDRESSES=addresses,
                              KERAS_DISTRIBUTION_NUM_PROCESSES="2",
@@ -135,7 +123,7 @@ def test_two_processes_form_a_jax_cluster_and_train_with_fit(
     # Each process took its own half of every batch, and every digit of the epoch went to one.
     shares = [np.load(tmp_path / f"share{i}.npy") for i in range(2)]
     assert [len(share) for share in shares] == [60_000 // 256 * 128] * 2
-    used_at_most_once(np.concatenate(shares), all_training_digits)
+    used_at_most_once(np.concatenate(shares), training_fingerprints)
     # The gradients of both halves were combined at each step: the same weights at the end.
     assert results[0]["weights"] == results[1]["weights"]
     assert max(abs(v) for w in results[0]["weights"] for v in w) > 1e-3  # trained, not zero
