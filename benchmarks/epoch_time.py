@@ -5,11 +5,13 @@ and Model cells), then times training epochs twice: fed by `mnist_utils.training
 the notebook uses) and fed by the same 60,000 digits as in-memory arrays
 (`model.fit(x, y, batch_size=..., shuffle=True)`). The ratio of the two epoch times is the
 pipeline's cost; the target is at most 1.05. The first epoch of each run (tracing, warm-up) is
-not counted; the two feeds alternate so that both see the same machine state. (The arrays
+not counted. Each repeat is a pair of fresh runs, one per feed, and the pairs alternate which
+feed goes first (ABBA order), so neither feed always meets a warmer machine; the ratio is given
+as the median and range over the pairs. (The arrays
 give 469 steps an epoch, the last one of 96 digits; our dataset 468 full batches.)
 
-    python benchmarks/epoch_time.py                 # all five notebooks, 3 epochs per run
-    python benchmarks/epoch_time.py --notebooks 01 02 --epochs 4
+    python benchmarks/epoch_time.py                 # all five notebooks, 4 pairs of 3-epoch runs
+    python benchmarks/epoch_time.py --notebooks 01 02 --epochs 4 --repeats 2
 
 Writes benchmarks/results/epoch_time.json and epoch_time.md.
 """
@@ -58,30 +60,45 @@ def epoch_seconds(fit):
 
 
 def measure(path, epochs, repeats):
+    """Epoch times fed by our dataset (A) and by in-memory arrays (B), in the order A B B A A B
+    B A ...: each repeat is one pair of fresh runs, the pairs alternate which feed goes first.
+    The ratio of each pair is reported, as median and range over the pairs."""
     import mnist_utils
 
     x, y = mnist_utils.load_digits(split="train", one_hot=True)
-    ours, in_memory = [], []
-    for _ in range(repeats):
+
+    def run(feed):
         nb = build(path)
-        ours += epoch_seconds(lambda callbacks: nb["model"].fit(
-            nb["training_data"], shuffle=False, epochs=epochs, verbose=0,
-            callbacks=callbacks))[1:]
-        nb = build(path)
-        in_memory += epoch_seconds(lambda callbacks: nb["model"].fit(
-            x, y, batch_size=nb["BATCH_SIZE"], shuffle=True, epochs=epochs, verbose=0,
-            callbacks=callbacks))[1:]
-    ours_s, memory_s = statistics.median(ours), statistics.median(in_memory)
-    return {"tf_data_seconds": round(ours_s, 3), "in_memory_seconds": round(memory_s, 3),
-            "ratio": round(ours_s / memory_s, 3), "epochs_timed": len(ours),
-            "device": nb["accelerator"].description}
+        if feed == "ours":
+            fit = lambda callbacks: nb["model"].fit(  # noqa: E731
+                nb["training_data"], shuffle=False, epochs=epochs, verbose=0, callbacks=callbacks)
+        else:
+            fit = lambda callbacks: nb["model"].fit(  # noqa: E731
+                x, y, batch_size=nb["BATCH_SIZE"], shuffle=True, epochs=epochs, verbose=0,
+                callbacks=callbacks)
+        return statistics.median(epoch_seconds(fit)[1:]), nb
+
+    ours, in_memory, ratios = [], [], []
+    for i in range(repeats):
+        order = ("ours", "in_memory") if i % 2 == 0 else ("in_memory", "ours")
+        pair = {}
+        for feed in order:
+            pair[feed], nb = run(feed)
+        ours.append(pair["ours"])
+        in_memory.append(pair["in_memory"])
+        ratios.append(pair["ours"] / pair["in_memory"])
+    return {"tf_data_seconds": round(statistics.median(ours), 3),
+            "in_memory_seconds": round(statistics.median(in_memory), 3),
+            "ratio": round(statistics.median(ratios), 3),
+            "ratio_min": round(min(ratios), 3), "ratio_max": round(max(ratios), 3),
+            "pairs": repeats, "epochs_timed": epochs - 1, "device": nb["accelerator"].description}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", nargs="*", default=["01", "02", "03", "04", "05"])
     parser.add_argument("--epochs", type=int, default=3, help="per run; the first is not timed")
-    parser.add_argument("--repeats", type=int, default=1, help="runs of each feed")
+    parser.add_argument("--repeats", type=int, default=4, help="pairs of runs (ABBA order)")
     args = parser.parse_args(argv)
     import tensorflow as tf
 
@@ -96,10 +113,12 @@ def main(argv=None):
             results["notebooks"][path.name] = r = {**r, "command": command}
             print(f"{path.name}: {r['tf_data_seconds']:.2f} s/epoch with tf.data, "
                   f"{r['in_memory_seconds']:.2f} s in memory, ratio {r['ratio']:.3f}", flush=True)
-    lines = ["| notebook | s/epoch, mnist_utils tf.data | s/epoch, in-memory arrays | ratio | ≤ 1.05 | "
-             "epochs timed per feed |", "|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {r['tf_data_seconds']:.2f} | {r['in_memory_seconds']:.2f} | {r['ratio']:.3f} | "
-              f"{'yes' if r['ratio'] <= TARGET else 'NO'} | {r['epochs_timed']} |"
+    lines = ["| notebook | s/epoch, mnist_utils tf.data | s/epoch, in-memory arrays | "
+             "ratio: median (min–max) over pairs | ≤ 1.05 | pairs × epochs timed |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {r['tf_data_seconds']:.2f} | {r['in_memory_seconds']:.2f} | "
+              f"{r['ratio']:.2f} ({r['ratio_min']:.2f}–{r['ratio_max']:.2f}) | "
+              f"{'yes' if r['ratio'] <= TARGET else 'NO'} | {r['pairs']} × {r['epochs_timed']} |"
               for name, r in sorted(results["notebooks"].items())]
     RESULTS.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

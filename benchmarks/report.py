@@ -17,7 +17,11 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 SECTIONS = [
     ("accuracy", "Accuracy of each notebook, run top to bottom as a learner would (full data, default parameters)",
      "python benchmarks/accuracy.py"),
-    ("input_pipeline", "Input pipeline: images/s of `mnist_utils` against the original codelab's per-record reader",
+    ("side_by_side", "Our notebooks next to the original codelab's, trained side by side in one run (10 epochs each unless the notebook says otherwise; training time from building the datasets to the end of `fit`)",
+     "python benchmarks/side_by_side.py"),
+    ("frontier", "Notebook 05's choices: validation accuracy against training time, full data",
+     "python benchmarks/frontier.py"),
+    ("input_pipeline", "Input pipeline: images/s of `mnist_utils` against the original codelab's reader, both batched, iterated alike",
      "python benchmarks/input_pipeline.py"),
     ("epoch_time", "Pipeline cost: epoch time with `mnist_utils.training_dataset` ÷ epoch time from in-memory arrays",
      "python benchmarks/epoch_time.py"),

@@ -1,0 +1,131 @@
+"""Notebook 05's design space: accuracy against training time, for the choices the issue names.
+
+Each configuration is notebook 05's model (convolutions without bias + batch norm + ReLU, a
+dense layer with batch norm, ReLU and dropout, softmax), with its filters, kernel sizes,
+strides, dense width, dropout, batch size, epochs and learning-rate schedule changed, trained
+as the notebook trains it (mnist_utils' datasets, Adam, rate × decay^epoch) on the full data.
+Reports the final validation accuracy and the seconds `model.fit` took (training and
+validation, all epochs), per seed.
+
+    python benchmarks/frontier.py --configs notebook small --seeds 1 2 3
+
+Results are added to benchmarks/results/frontier.json (one record per configuration and seed,
+replacing an earlier record of the same pair) and summarised in frontier.md.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT))
+
+# convs: (filters, kernel size, stride) for each convolution.
+BASE = dict(convs=[(24, 6, 1), (48, 5, 2), (64, 4, 2)], dense=200, dropout=0.3, batch=128,
+            rate=0.01, decay=0.6, epochs=10, conv_dropout=0.0, label_smoothing=0.0)
+CONFIGS = {
+    "notebook": {},  # notebook 05 before this study
+    "original-size": dict(convs=[(12, 3, 1), (24, 6, 2), (32, 6, 2)], decay=0.666),
+    "original-size-b64": dict(convs=[(12, 3, 1), (24, 6, 2), (32, 6, 2)], decay=0.666, batch=64),
+    "mid": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)]),
+    "mid-d5": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], dropout=0.5),
+    "mid-cd": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], conv_dropout=0.25),
+    "mid-ls": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], label_smoothing=0.1),
+    "mid-b256": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], batch=256, rate=0.02),
+    "mid-12ep": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=12, decay=0.65),
+}
+
+
+def config(name):
+    return {**BASE, **CONFIGS[name]}
+
+
+def build(c):
+    import keras
+
+    layers = [keras.Input(shape=(28, 28, 1))]
+    for filters, size, stride in c["convs"]:
+        layers += [keras.layers.Conv2D(filters, size, strides=stride, padding="same", use_bias=False),
+                   keras.layers.BatchNormalization(scale=False), keras.layers.Activation("relu")]
+    if c["conv_dropout"]:
+        layers.append(keras.layers.Dropout(c["conv_dropout"]))
+    layers += [keras.layers.Flatten(), keras.layers.Dense(c["dense"], use_bias=False),
+               keras.layers.BatchNormalization(scale=False), keras.layers.Activation("relu"),
+               keras.layers.Dropout(c["dropout"]), keras.layers.Dense(10, activation="softmax")]
+    model = keras.Sequential(layers)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=c["rate"]),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=c["label_smoothing"]),
+                  metrics=["accuracy"])
+    return model
+
+
+def train(c, seed):
+    import keras
+    import mnist_utils
+
+    keras.utils.set_random_seed(seed)
+    training = mnist_utils.training_dataset(c["batch"], seed=seed)
+    validation = mnist_utils.validation_dataset()
+    model = build(c)
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch: c["rate"] * c["decay"] ** epoch)
+    started = time.perf_counter()
+    history = model.fit(training, shuffle=False, epochs=c["epochs"], validation_data=validation,
+                        callbacks=[schedule], verbose=0)
+    seconds = time.perf_counter() - started
+    return {"val_accuracy": round(history.history["val_accuracy"][-1], 4),
+            "best_val_accuracy": round(max(history.history["val_accuracy"]), 4),
+            "fit_seconds": round(seconds, 1), "params": model.count_params()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1])
+    args = parser.parse_args(argv)
+    import keras
+
+    out = RESULTS / "frontier.json"
+    results = json.loads(out.read_text()) if out.exists() else {"runs": []}
+    backend = keras.backend.backend()
+    results.update(date=date.today().isoformat(),
+                   command="python benchmarks/frontier.py " + " ".join(argv or sys.argv[1:]),
+                   versions={"keras": keras.__version__, backend: __import__(backend).__version__},
+                   machine=f"{platform.machine()}, {os.cpu_count()} CPU cores")
+    for seed in args.seeds:
+        for name in args.configs:
+            r = {"config": name, "seed": seed, **train(config(name), seed),
+                 "settings": config(name), "date": date.today().isoformat(),
+                 "versions": f"Keras {keras.__version__} on {keras.backend.backend()}",
+                 "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores"}
+            results["runs"] = [x for x in results["runs"]
+                               if (x["config"], x["seed"]) != (name, seed)] + [r]
+            out.write_text(json.dumps(results, indent=2) + "\n")
+            print(f"{name} seed {seed}: {r['val_accuracy']:.2%} in {r['fit_seconds']:.0f} s "
+                  f"({r['params']:,} parameters)", flush=True)
+    write_summary(results)
+
+
+def write_summary(results):
+    lines = ["| configuration | seeds | validation accuracy, median (min–max) | fit seconds, median | "
+             "parameters |", "|---|---|---|---|---|"]
+    for name in CONFIGS:
+        runs = [r for r in results["runs"] if r["config"] == name]
+        if runs:
+            acc = [r["val_accuracy"] for r in runs]
+            lines.append(f"| {name} | {len(runs)} | {statistics.median(acc):.2%} "
+                         f"({min(acc):.2%}–{max(acc):.2%}) | "
+                         f"{statistics.median(r['fit_seconds'] for r in runs):.0f} | "
+                         f"{runs[0]['params']:,} |")
+    (RESULTS / "frontier.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

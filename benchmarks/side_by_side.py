@@ -1,0 +1,126 @@
+"""Our five notebooks next to the original codelab's, trained in one run on the same machine.
+
+For each notebook and seed, trains the original's model as its notebook did (benchmarks/codelab.py:
+its reader, batch size, schedule, 10 epochs) and ours as our notebook does (its own cells, with
+only `SEED = ...` changed), and records both final validation accuracies and both training
+times. Training time: from building the datasets to the end of `model.fit` (for ours the Data
+section's first cell, which reads and checks the files, plus the Training cell; the live plot
+draws once at the end, as it does outside a notebook; the original's plot callback is left out).
+The two alternate in ABBA order over the seeds (original first for the first seed, ours first for
+the second, ...), so neither always runs on a warmer or cooler machine.
+
+    python benchmarks/side_by_side.py                       # all five, seeds 1 2 3
+    python benchmarks/side_by_side.py --notebooks 05 --seeds 1 2 3
+
+Writes benchmarks/results/side_by_side.json and side_by_side.md (merging with earlier results
+for other notebooks).
+"""
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+sys.path[:0] = [str(ROOT), str(ROOT / "tools"), str(ROOT / "benchmarks")]
+from notebook_code import cell_text, load, notebook_paths, with_seed  # noqa: E402
+
+
+def train_ours(path, seed):
+    """Run the notebook's cells up to Predictions; return (final val accuracy, training seconds)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    namespace, timed = {}, 0.0
+    for cell in with_seed(load(path), seed)["cells"]:
+        source = cell_text(cell)
+        if cell["cell_type"] == "markdown" and source.startswith("## Predictions"):
+            break
+        if cell["cell_type"] != "code":
+            continue
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(TransformerManager().transform_cell(source), path.name, "exec"), namespace)
+        if "training_dataset(" in source or source.lstrip().startswith("history = model.fit("):
+            timed += time.perf_counter() - started
+    return namespace["history"].history["val_accuracy"][-1], timed
+
+
+def train_original(notebook, seed):
+    import codelab
+    import mnist_utils
+
+    files = mnist_utils.mnist_files()
+    history, seconds = codelab.train(notebook, files, seed)
+    return history.history["val_accuracy"][-1], seconds
+
+
+def measure(path, seeds):
+    notebook = path.name[:2]
+    runs = []
+    for i, seed in enumerate(seeds):
+        order = ("original", "ours") if i % 2 == 0 else ("ours", "original")
+        run = {"seed": seed, "order": order}
+        for who in order:
+            acc, seconds = (train_original(notebook, seed) if who == "original"
+                            else train_ours(path, seed))
+            run[who] = {"val_accuracy": round(float(acc), 4), "seconds": round(seconds, 1)}
+        run["time_ratio"] = round(run["ours"]["seconds"] / run["original"]["seconds"], 3)
+        print(f"{path.name} seed {seed}: original {run['original']['val_accuracy']:.2%} in "
+              f"{run['original']['seconds']:.0f} s, ours {run['ours']['val_accuracy']:.2%} in "
+              f"{run['ours']['seconds']:.0f} s (ratio {run['time_ratio']:.2f})", flush=True)
+        runs.append(run)
+    return runs
+
+
+def summary(runs):
+    def stat(values, fmt):
+        return f"{fmt(statistics.median(values))} ({fmt(min(values))}–{fmt(max(values))})"
+
+    pct = "{:.2%}".format
+    secs = "{:.0f}".format
+    return (stat([r["original"]["val_accuracy"] for r in runs], pct),
+            stat([r["ours"]["val_accuracy"] for r in runs], pct),
+            stat([r["original"]["seconds"] for r in runs], secs),
+            stat([r["ours"]["seconds"] for r in runs], secs),
+            stat([r["time_ratio"] for r in runs], "{:.2f}".format))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notebooks", nargs="+", default=["01", "02", "03", "04", "05"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    args = parser.parse_args(argv)
+    import keras
+
+    out = RESULTS / "side_by_side.json"
+    results = json.loads(out.read_text()) if out.exists() else {"notebooks": {}}
+    command = "python benchmarks/side_by_side.py " + " ".join(argv or sys.argv[1:])
+    backend = keras.backend.backend()
+    results.update(date=date.today().isoformat(), command=command,
+                   versions={"keras": keras.__version__, backend: __import__(backend).__version__},
+                   machine=f"{platform.machine()}, {os.cpu_count()} CPU cores")
+    for path in notebook_paths():
+        if path.name[:2] in args.notebooks:
+            results["notebooks"][path.name] = {
+                "runs": measure(path, args.seeds), "command": command,
+                "date": date.today().isoformat()}
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(results, indent=2) + "\n")
+    lines = ["| notebook | original: accuracy | ours: accuracy | original: training s | "
+             "ours: training s | time ours ÷ original | seeds |", "|---|---|---|---|---|---|---|"]
+    for name, r in sorted(results["notebooks"].items()):
+        lines.append(f"| {name} | " + " | ".join(summary(r["runs"])) + f" | {len(r['runs'])} |")
+    (RESULTS / "side_by_side.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
