@@ -88,6 +88,7 @@ def summarise(runs):
         "final_median": statistics.median(final), "final_min": min(final), "final_max": max(final),
         "best_median": statistics.median(best), "best_min": min(best), "best_max": max(best),
         "wrong_median": statistics.median(r["wrong"] for r in runs),
+        "wrong_min": min(r["wrong"] for r in runs), "wrong_max": max(r["wrong"] for r in runs),
         "epochs": runs[0]["epochs"],
         "seconds_per_epoch": statistics.median(r["seconds_per_epoch"] for r in runs),
         "device": runs[0]["device"],
@@ -102,15 +103,24 @@ def verdict(number, summary):
 
 
 def markdown(results):
-    lines = ["| notebook | final val. accuracy: median (min–max) | best epoch: median | wrong /10,000 | "
+    """The table, with a note naming the command and date of any row measured in another run."""
+    lines = ["| notebook | final val. accuracy: median (min–max) | best epoch: median | "
+             "wrong /10,000: median (min–max) | "
              "epochs | s/epoch | seeds | target | met |", "|---|---|---|---|---|---|---|---|---|"]
     for name, s in sorted(results["notebooks"].items()):
         number = name[:2]
         target = f"≥ {TARGETS[number]:.1%}" + (f", min ≥ {TARGET_MIN[number]:.1%}" if number in TARGET_MIN else "")
         lines.append(
             f"| {name} | {s['final_median']:.2%} ({s['final_min']:.2%}–{s['final_max']:.2%}) | "
-            f"{s['best_median']:.2%} | {s['wrong_median']:g} | {s['epochs']} | {s['seconds_per_epoch']:.1f} | "
+            f"{s['best_median']:.2%} | {s['wrong_median']:g} ({s['wrong_min']}–{s['wrong_max']}) | {s['epochs']} | {s['seconds_per_epoch']:.1f} | "
             f"{len(s['seeds'])} | {target} | {'yes' if verdict(number, s) else 'NO'} |")
+    runs = {}
+    for name, s in sorted(results["notebooks"].items()):
+        if (s.get("date"), s.get("command")) != (results.get("date"), results.get("command")):
+            runs.setdefault((s.get("date"), s.get("command")), []).append(name[:2])
+    if runs:
+        lines += ["", "Measured in an earlier run: " + "; ".join(
+            f"{', '.join(numbers)} on {day} with `{command}`" for (day, command), numbers in runs.items()) + "."]
     return "\n".join(lines)
 
 
@@ -135,11 +145,12 @@ def main(argv=None):
                   f"{max(run['val_accuracy']):.2%}, {run['wrong']} wrong, "
                   f"{run['seconds_per_epoch']:.1f} s/epoch. {run['device']}", flush=True)
             runs.append(run)
+        command = "python benchmarks/accuracy.py " + " ".join(argv or sys.argv[1:])
         results["runs"][path.name] = runs
-        results["notebooks"][path.name] = summarise(runs)
+        results["notebooks"][path.name] = {**summarise(runs), "date": date.today().isoformat(),
+                                           "command": command}
         results.update(date=date.today().isoformat(), versions=runs[0]["versions"],
-                       machine=f"{platform.machine()}, {os.cpu_count()} CPU cores",
-                       command="python benchmarks/accuracy.py " + " ".join(argv or sys.argv[1:]))
+                       machine=f"{platform.machine()}, {os.cpu_count()} CPU cores", command=command)
         RESULTS.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
         (RESULTS / "accuracy.md").write_text(markdown(results) + "\n")

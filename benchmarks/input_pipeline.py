@@ -42,12 +42,6 @@ from mnist_utils import data, files as mnist_files  # noqa: E402
 
 BATCH_SIZE = 128
 STEPS = 60_000 // BATCH_SIZE  # full batches in an epoch, for both readers
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-# --- The two readers, as their notebooks make them ---------------------------------------
-BATCH_SIZE = 128
-STEPS = 60_000 // BATCH_SIZE  # full batches in an epoch, for both readers
 IMAGES = {"training": STEPS * BATCH_SIZE, "validation": 10_000}
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -174,3 +174,16 @@ def test_the_number_rules_reject_what_the_notebooks_used_to_say():
     assert check_accuracy(99.45, 2, 99.449998) and check_accuracy(92, 0, 92.12)
     assert not check_count(50, 55) and check_count(55, 55) and check_count(60, 55)
     assert check_count(800, 788) and check_count(230, 233) and not check_count(700, 788)
+
+
+SPREAD = re.compile(r"the seed alone moved the result by (\d+) digits", re.I)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_final_score_says_how_far_the_seed_moved_it(path):
+    """How much a result moves from seed to seed, from the measured spread of digits wrong."""
+    final = [text for name, text in claims(path) if name == path.name]
+    stated = [int(n) for sentence in final for n in SPREAD.findall(sentence)]
+    runs = MEASURED[path.name]
+    assert stated == [runs["wrong_max"] - runs["wrong_min"]], \
+        f"say 'The seed alone moved the result by {runs['wrong_max'] - runs['wrong_min']} digits.'"
