@@ -4,10 +4,14 @@ Each configuration is notebook 05's model (convolutions without bias + batch nor
 dense layer with batch norm, ReLU and dropout, softmax), with its filters, kernel sizes,
 strides, dense width, dropout, batch size, epochs and learning-rate schedule changed, trained
 as the notebook trains it (mnist_utils' datasets, Adam, rate × decay^epoch) on the full data.
-Reports the final validation accuracy and the seconds `model.fit` took (training and
-validation, all epochs), per seed.
+Reports the final validation accuracy and the training seconds (from building the datasets to
+the end of `model.fit`, all epochs), per seed. With --original, each seed also trains the
+original codelab's notebook-05 model as its notebook did (benchmarks/codelab.py), in the same run,
+first for the first seed and last for the next (ABBA), and each configuration's time is also
+given as a ratio to it: times of different runs on a shared machine are not comparable.
 
-    python benchmarks/frontier.py --configs notebook small --seeds 1 2 3
+    python benchmarks/frontier.py --configs mid mid-small-kernels --seeds 1 2 3
+    python benchmarks/frontier.py --configs original-size mid-small-kernels mid --seeds 1 --original
 
 Results are added to benchmarks/results/frontier.json (one record per configuration and seed,
 replacing an earlier record of the same pair) and summarised in frontier.md.
@@ -19,7 +23,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -40,7 +44,11 @@ CONFIGS = {
     "mid-ls": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], label_smoothing=0.1),
     "mid-b256": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], batch=256, rate=0.02),
     "mid-12ep": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=12, decay=0.65),
+    "mid-small-kernels": dict(convs=[(16, 3, 1), (32, 4, 2), (64, 4, 2)]),
 }
+
+
+ORIGINAL = "original 05 (codelab)"
 
 
 def config(name):
@@ -70,12 +78,15 @@ def train(c, seed):
     import keras
     import mnist_utils
 
+    from mnist_utils import files
+
     keras.utils.set_random_seed(seed)
-    training = mnist_utils.training_dataset(c["batch"], seed=seed)
-    validation = mnist_utils.validation_dataset()
     model = build(c)
     schedule = keras.callbacks.LearningRateScheduler(lambda epoch: c["rate"] * c["decay"] ** epoch)
+    files._read.clear()  # read and check the files as a fresh notebook does, timed
     started = time.perf_counter()
+    training = mnist_utils.training_dataset(c["batch"], seed=seed)
+    validation = mnist_utils.validation_dataset()
     history = model.fit(training, shuffle=False, epochs=c["epochs"], validation_data=validation,
                         callbacks=[schedule], verbose=0)
     seconds = time.perf_counter() - started
@@ -88,6 +99,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
+    parser.add_argument("--original", action="store_true",
+                        help="also train the original's notebook-05 model in the same run, as a time reference")
     args = parser.parse_args(argv)
     import keras
 
@@ -98,10 +111,16 @@ def main(argv=None):
                    command="python benchmarks/frontier.py " + " ".join(argv or sys.argv[1:]),
                    versions={"keras": keras.__version__, backend: __import__(backend).__version__},
                    machine=f"{platform.machine()}, {os.cpu_count()} CPU cores")
-    for seed in args.seeds:
-        for name in args.configs:
-            r = {"config": name, "seed": seed, **train(config(name), seed),
-                 "settings": config(name), "date": date.today().isoformat(),
+    run = datetime.now().isoformat(timespec="seconds")
+    for i, seed in enumerate(args.seeds):
+        names = list(args.configs)
+        if args.original:
+            names = [ORIGINAL] + names if i % 2 == 0 else names + [ORIGINAL]
+        for name in names:
+            trained = train_original(seed) if name == ORIGINAL else train(config(name), seed)
+            r = {"config": name, "seed": seed, "run": run, **trained,
+                 "settings": config(name) if name != ORIGINAL else "benchmarks/codelab.py model_05",
+                 "date": date.today().isoformat(),
                  "versions": f"Keras {keras.__version__} on {keras.backend.backend()}",
                  "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores"}
             results["runs"] = [x for x in results["runs"]
@@ -112,16 +131,39 @@ def main(argv=None):
     write_summary(results)
 
 
+def train_original(seed):
+    """The original codelab's notebook-05 model, reader and schedule (benchmarks/codelab.py)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import codelab
+    import mnist_utils
+
+    history, seconds = codelab.train("05", mnist_utils.mnist_files(), seed)
+    return {"val_accuracy": round(history.history["val_accuracy"][-1], 4),
+            "best_val_accuracy": round(max(history.history["val_accuracy"]), 4),
+            "fit_seconds": round(seconds, 1), "params": history.model.count_params()}
+
+
+def time_ratios(results, name):
+    """Training time ÷ the original's, for each (run, seed) that trained both."""
+    original = {(r.get("run"), r["seed"]): r["fit_seconds"] for r in results["runs"]
+                if r["config"] == ORIGINAL}
+    return [r["fit_seconds"] / original[r.get("run"), r["seed"]] for r in results["runs"]
+            if r["config"] == name and (r.get("run"), r["seed"]) in original]
+
+
 def write_summary(results):
-    lines = ["| configuration | seeds | validation accuracy, median (min–max) | fit seconds, median | "
+    lines = ["| configuration | seeds | validation accuracy, median (min–max) | "
+             "training time ÷ the original 05's in the same run: median (min–max; seeds) | "
              "parameters |", "|---|---|---|---|---|"]
-    for name in CONFIGS:
+    for name in [ORIGINAL, *CONFIGS]:
         runs = [r for r in results["runs"] if r["config"] == name]
         if runs:
             acc = [r["val_accuracy"] for r in runs]
+            ratios = time_ratios(results, name) if name != ORIGINAL else []
+            ratio = (f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}; "
+                     f"{len(ratios)})" if ratios else "–")
             lines.append(f"| {name} | {len(runs)} | {statistics.median(acc):.2%} "
-                         f"({min(acc):.2%}–{max(acc):.2%}) | "
-                         f"{statistics.median(r['fit_seconds'] for r in runs):.0f} | "
+                         f"({min(acc):.2%}–{max(acc):.2%}) | {ratio} | "
                          f"{runs[0]['params']:,} |")
     (RESULTS / "frontier.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
