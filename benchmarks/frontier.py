@@ -151,10 +151,22 @@ def time_ratios(results, name):
             if r["config"] == name and (r.get("run"), r["seed"]) in original]
 
 
+def describe(name):
+    """A configuration in words: its convolutions, its batch, and what else differs from BASE."""
+    if name == ORIGINAL:
+        return "12 (3×3), 24 (6×6 /2), 32 (6×6 /2); batch 64; decay 0.666, its own reader"
+    c = config(name)
+    convs = ", ".join(f"{f} ({k}×{k}{' /2' if s == 2 else ''})" for f, k, s in c["convs"])
+    other = [f"{key} {value}" for key, value in c.items()
+             if key not in ("convs", "batch") and value != BASE[key]]
+    return f"{convs}; batch {c['batch']}" + (f"; {', '.join(other)}" if other else "")
+
+
 def write_summary(results):
-    lines = ["| configuration | seeds | validation accuracy, median (min–max) | "
+    lines = ["| configuration | convolutions: filters (kernel, stride 2 as /2); batch; other changes | "
+             "seeds | validation accuracy, median (min–max) | "
              "training time ÷ the original 05's in the same run: median (min–max; seeds) | "
-             "parameters |", "|---|---|---|---|---|"]
+             "parameters |", "|---|---|---|---|---|---|"]
     for name in [ORIGINAL, *CONFIGS]:
         runs = [r for r in results["runs"] if r["config"] == name]
         if runs:
@@ -162,7 +174,7 @@ def write_summary(results):
             ratios = time_ratios(results, name) if name != ORIGINAL else []
             ratio = (f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}; "
                      f"{len(ratios)})" if ratios else "–")
-            lines.append(f"| {name} | {len(runs)} | {statistics.median(acc):.2%} "
+            lines.append(f"| {name} | {describe(name)} | {len(runs)} | {statistics.median(acc):.2%} "
                          f"({min(acc):.2%}–{max(acc):.2%}) | {ratio} | "
                          f"{runs[0]['params']:,} |")
     (RESULTS / "frontier.md").write_text("\n".join(lines) + "\n")
