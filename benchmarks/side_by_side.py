@@ -11,6 +11,10 @@ the second, ...), so neither always runs on a warmer or cooler machine.
 
     python benchmarks/side_by_side.py                       # all five, seeds 1 2 3
     python benchmarks/side_by_side.py --notebooks 05 --seeds 1 2 3
+    python benchmarks/side_by_side.py --notebooks 05 --seeds 1 2 3 --add   # a second run, kept with the first
+
+Times on a shared machine drift from run to run; --add keeps a notebook's earlier pairs (from the
+same code: use it only when neither model changed) and the table summarises all of them.
 
 Writes benchmarks/results/side_by_side.json and side_by_side.md (merging with earlier results
 for other notebooks).
@@ -24,7 +28,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -97,6 +101,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", nargs="+", default=["01", "02", "03", "04", "05"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--add", action="store_true",
+                        help="keep the notebooks' earlier pairs (same code only) next to the new ones")
     args = parser.parse_args(argv)
     import keras
 
@@ -109,15 +115,19 @@ def main(argv=None):
                    machine=f"{platform.machine()}, {os.cpu_count()} CPU cores")
     for path in notebook_paths():
         if path.name[:2] in args.notebooks:
+            earlier = results["notebooks"].get(path.name, {}).get("runs", []) if args.add else []
+            runs = [{**run, "run": datetime.now().isoformat(timespec="minutes")}
+                    for run in measure(path, args.seeds)]
             results["notebooks"][path.name] = {
-                "runs": measure(path, args.seeds), "command": command,
-                "date": date.today().isoformat()}
+                "runs": earlier + runs, "command": command, "date": date.today().isoformat()}
             RESULTS.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(results, indent=2) + "\n")
     lines = ["| notebook | original: accuracy | ours: accuracy | original: training s | "
-             "ours: training s | time ours ÷ original | seeds |", "|---|---|---|---|---|---|---|"]
+             "ours: training s | time ours ÷ original | pairs (runs) |", "|---|---|---|---|---|---|---|"]
     for name, r in sorted(results["notebooks"].items()):
-        lines.append(f"| {name} | " + " | ".join(summary(r["runs"])) + f" | {len(r['runs'])} |")
+        sittings = len({run.get("run", r["date"]) for run in r["runs"]})
+        lines.append(f"| {name} | " + " | ".join(summary(r["runs"])) +
+                     f" | {len(r['runs'])} ({sittings}) |")
     (RESULTS / "side_by_side.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
