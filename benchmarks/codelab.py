@@ -6,6 +6,8 @@ Ported: `Adam(lr=...)` → `Adam(learning_rate=...)`; the input `Reshape(input_s
 else (reader, batch sizes, schedules, 10 epochs, `steps_per_epoch`, validation in one batch of
 10,000) is as published.
 """
+import time
+
 import tensorflow as tf
 
 EPOCHS = 10
@@ -139,8 +141,6 @@ def train(notebook, files, seed, callbacks=()):
     seconds: from building the datasets to the end of `fit` (reading the files is part of the
     original's first epoch).
     """
-    import time
-
     tf.keras.utils.set_random_seed(seed)
     model, batch_size, schedule = MODELS[notebook]()
     started = time.perf_counter()
