@@ -45,6 +45,29 @@ def colab_url(repo_url, notebook):
     return colab_prefix(repo_url) + f"notebooks/{Path(notebook).name}"
 
 
+def github_url(repo_url, notebook):
+    """The notebook's page on GitHub, on the main branch."""
+    return f"{repo_url}/blob/{BRANCH}/notebooks/{Path(notebook).name}"
+
+
+def kaggle_url(repo_url, notebook):
+    """Kaggle's 'open a notebook from GitHub' link (the one handson-ml3's badges use)."""
+    return f"https://kaggle.com/kernels/welcome?src={github_url(repo_url, notebook)}"
+
+
+def download_url(repo_url, notebook):
+    """The notebook file itself, as GitHub serves it raw."""
+    owner, name = GITHUB_REPO.match(repo_url).groups()
+    return (f"https://raw.githubusercontent.com/{owner}/{name}/{BRANCH}/"
+            f"notebooks/{Path(notebook).name}")
+
+
+def notebook_links(repo_url, notebook):
+    """Every place a notebook opens: the button bar of the site and the badges of the notebooks."""
+    return {"colab": colab_url(repo_url, notebook), "kaggle": kaggle_url(repo_url, notebook),
+            "github": github_url(repo_url, notebook), "download": download_url(repo_url, notebook)}
+
+
 def stamp(text, repo_url):
     """Point every Colab link and the pip install line of a text at the repository."""
     text = COLAB_LINK.sub(colab_prefix(repo_url), text)
