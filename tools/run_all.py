@@ -10,6 +10,10 @@ as set), and is rendered to HTML by nbconvert with its images embedded. A notebo
 is still written, up to its error, and marked failed on the summary page; the others still
 run, and the command ends with status 1. The report is written into a temporary folder next to
 --out and moved into place at the end: a stopped run never leaves a half-written report.
+
+While it runs, the terminal shows which notebook, which cell, which epoch and the time so far
+(tools/notebook_runner.py); the kernels' own start-up lines (TensorFlow's C++ log, the kernel's
+warning about unencrypted traffic) are kept out of it.
 """
 import argparse
 import datetime
@@ -21,18 +25,14 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
+from notebook_runner import Progress, execute
+
 ROOT = Path(__file__).resolve().parents[1]
-ACCURACY = re.compile(r"Validation accuracy ([\d.]+)%: ([\d,]+) of ([\d,]+) digits")
-ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
-EPOCH = re.compile(r"^Epoch (\d+)/\d+\s*$", re.M)  # Keras' progress: "Epoch 3/10"
+VERSIONS = re.compile(r"^Keras \S+ on .+$", re.M)  # what mnist_utils.versions() prints
 
 
 def parse_args(argv):
@@ -55,12 +55,6 @@ def parse_args(argv):
     return args
 
 
-def outputs_text(nb):
-    """All text the notebook's cells printed."""
-    return "\n".join(output.get("text", "") for cell in nb.cells if cell.cell_type == "code"
-                     for output in cell.get("outputs", []) if output.get("output_type") == "stream")
-
-
 def title_of(nb, path):
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
@@ -68,31 +62,15 @@ def title_of(nb, path):
     return path.stem
 
 
-def run(path, timeout):
+def run(path, timeout, progress):
     """Executes one notebook; returns (the executed notebook, its summary row)."""
-    nb = nbformat.read(path, as_version=4)
-    # The kernel's own C++ start-up lines (TensorFlow's CUDA probing) go to this terminal, not
-    # into the pages; Keras' progress bars are kept as their final line.
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True,
-                            extra_arguments=["--IPKernelApp.capture_fd_output=False"],
-                            resources={"metadata": {"path": str(path.parent)}})
-    start, error = time.monotonic(), None
-    try:
-        client.execute()
-    except CellExecutionError as err:
-        text = ANSI_COLOUR.sub("", str(err)).strip()
-        error = text.splitlines()[-1] if text else type(err).__name__
-    except Exception as err:  # noqa: BLE001 - a dead kernel, a timeout: reported, not fatal
-        error = f"{type(err).__name__}: {err}"
-    seconds = time.monotonic() - start
-    text = outputs_text(nb)
-    found = ACCURACY.findall(text)
-    epochs = [int(n) for n in EPOCH.findall(text)]
-    row = {"notebook": path.name, "title": title_of(nb, path), "seconds": round(seconds, 1),
-           "accuracy": f"{found[-1][0]}%" if found else None,
-           "wrong": found[-1][1] if found else None,
-           "epochs": max(epochs, default=0), "error": error}
-    return nb, row
+    done = execute(path, timeout, progress)
+    accuracy, wrong = done.accuracy
+    row = {"notebook": path.name, "title": title_of(done.nb, path), "seconds": done.seconds,
+           "accuracy": accuracy, "wrong": wrong, "epochs": done.epochs, "error": done.error,
+           "cell": done.failed_cell}
+    versions = VERSIONS.findall(done.text)
+    return done.nb, row, versions[0] if versions else None
 
 
 def summary_page(rows, versions):
@@ -103,7 +81,7 @@ def summary_page(rows, versions):
              f"<td>{cell(row['accuracy'])}</td><td>{cell(row['wrong'])}</td>"
              f"<td>{row['seconds']:.0f} s</td><td>{cell(row['epochs'])}</td>"
              f"<td class='{'failed' if row['error'] else 'ok'}'>"
-             f"{'failed: ' + cell(row['error']) if row['error'] else 'ran top to bottom'}</td></tr>"
+             f"{'failed at ' + cell(row['cell']) + ': ' + cell(row['error']) if row['error'] else 'ran top to bottom'}</td></tr>"
              for row in rows]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>MNIST series: run-all report</title>
@@ -125,12 +103,13 @@ th {{ background: #f3f3f3; }}
 """
 
 
-def versions_line():
-    import mnist_utils  # first: it picks Keras' backend, as in the notebooks
+def versions_line(versions):
+    """When, where and with what the notebooks ran, as the kernels reported it."""
     caps = [f"{name}={os.environ[name]}" for name in ("KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH")
             if os.environ.get(name)]
     return (f"Run {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} "
-            f"(Python {platform.python_version()}, {mnist_utils.versions()})."
+            f"({platform.machine()}, {os.cpu_count()} CPU cores; Python "
+            f"{platform.python_version()}, {versions or 'Keras version not printed'})."
             + (f" Training was shortened by {' and '.join(caps)}." if caps else ""))
 
 
@@ -138,17 +117,19 @@ def main(argv=None):
     args = parse_args(argv)
     out = args.out.resolve()
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    progress = Progress(total=len(args.notebooks))
     try:
-        rows, exporter = [], HTMLExporter(embed_images=True)
+        rows, exporter, versions = [], HTMLExporter(embed_images=True), None
         for path in args.notebooks:
-            nb, row = run(path.resolve(), args.timeout)
+            nb, row, printed = run(path.resolve(), args.timeout, progress)
+            versions = versions or printed
             row["html"] = path.stem + ".html"
             body, _ = exporter.from_notebook_node(nb)
             (work / row["html"]).write_text(body, encoding="utf-8")
             rows.append(row)
-            print(f"{path.name}: {row['accuracy'] or 'no accuracy'}, {row['seconds']:.0f} s"
-                  + (f", FAILED: {row['error']}" if row["error"] else ""), flush=True)
-        (work / "index.html").write_text(summary_page(rows, versions_line()), encoding="utf-8")
+            progress.finish(f"{path.name}: {row['accuracy'] or 'no accuracy'}, {row['seconds']:.0f} s"
+                            + (f", FAILED at {row['cell']}: {row['error']}" if row["error"] else ""))
+        (work / "index.html").write_text(summary_page(rows, versions_line(versions)), encoding="utf-8")
         (work / "summary.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)

@@ -1,0 +1,181 @@
+"""Runs one notebook top to bottom in a fresh Jupyter kernel, showing its progress in the terminal
+and keeping the kernel's start-up noise out of it.
+
+Shared by the teacher's run-all (tools/run_all.py) and the site build (tools/build_site.py).
+While a notebook runs, the terminal shows which notebook, which cell, which epoch (read from
+Keras' progress output) and the time so far: on a terminal as one line updated in place, in a
+log (CI) as one line per epoch. The kernel's own stdout and stderr, where TensorFlow's C++ lines
+("failed call to cuInit", "cpu_feature_guard") and the kernel's warning about unencrypted
+traffic land, go to a log file instead; its last lines are shown only if the kernel dies.
+"""
+import re
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ACCURACY = re.compile(r"Validation accuracy ([\d.]+)%: ([\d,]+) of ([\d,]+) digits")
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+EPOCH = re.compile(r"^Epoch (\d+)/(\d+)\s*$", re.M)  # Keras' progress: "Epoch 3/10"
+STEP = re.compile(r"(\d+)/(\d+) ━")                   # Keras' progress bar: " 120/469 ━━━━"
+
+
+def elapsed(seconds):
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def cell_label(nb, index):
+    """Where a cell is, for a person: "cell 15 of 31 (Training: history = model.fit()"."""
+    section = next((cell.source.splitlines()[0].lstrip("# ").strip()
+                    for cell in reversed(nb.cells[:index + 1])
+                    if cell.cell_type == "markdown" and cell.source.startswith("## ")), None)
+    lines = nb.cells[index].source.strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    where = ": ".join(filter(None, [section, first[:50]]))
+    return f"cell {index + 1} of {len(nb.cells)}" + (f" ({where})" if where else "")
+
+
+class Progress:
+    """What the terminal shows while notebooks run: notebook, cell, epoch and time so far."""
+
+    def __init__(self, stream=None, total=1):
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty()   # a terminal: one line, redrawn; a log: line by line
+        self.total, self.count = total, 0
+        self._lock, self._ticker, self._running = threading.Lock(), None, False
+
+    def start(self, name, cells):
+        self.count += 1
+        self.name, self.cells, self.cell, self.epoch, self.step = name, cells, 0, None, None
+        self.started = time.monotonic()
+        if self.live:
+            self._running = True
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
+
+    def cell_started(self, index):
+        self.cell, self.step = index + 1, None
+        self._show()
+
+    def output(self, text):
+        """Keras' printed progress: a new epoch is shown at once, steps only on a terminal."""
+        epochs = EPOCH.findall(text)
+        steps = STEP.findall(text)
+        if epochs:
+            self.epoch, self.step = "/".join(epochs[-1]), None
+            if not self.live:
+                self._write(self.line() + "\n")
+        if steps:
+            self.step = "/".join(steps[-1])
+        if epochs or steps:
+            self._show()
+
+    def finish(self, summary):
+        """Ends the notebook's progress with its one-line summary."""
+        self._running = False
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
+        self._write(("\r\x1b[K" if self.live else "") + summary + "\n")
+
+    def line(self):
+        parts = [f"[{self.count}/{self.total}] {self.name}", f"cell {self.cell}/{self.cells}"]
+        if self.epoch:
+            parts.append(f"epoch {self.epoch}" + (f", step {self.step}" if self.step and self.live else ""))
+        return " · ".join(parts + [elapsed(time.monotonic() - self.started)])
+
+    def _show(self):
+        if self.live:
+            self._write("\r\x1b[K" + self.line())
+
+    def _tick(self):
+        while self._running:
+            self._show()
+            time.sleep(1)
+
+    def _write(self, text):
+        with self._lock:
+            self.stream.write(text)
+            self.stream.flush()
+
+
+class _ReportingClient(NotebookClient):
+    """nbclient's executor, telling a Progress about each cell and each printed line."""
+
+    def __init__(self, nb, progress, **kwargs):
+        self.progress, self.current = progress, None
+        super().__init__(nb, on_cell_start=self._cell_started, **kwargs)
+
+    def _cell_started(self, cell, cell_index):
+        self.current = cell_index
+        self.progress.cell_started(cell_index)
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "stream":
+            self.progress.output(msg["content"].get("text", ""))
+        return super().output(outs, msg, display_id, cell_index)
+
+
+@dataclass
+class Run:
+    """One executed notebook: the notebook with its outputs, and what happened."""
+    nb: nbformat.NotebookNode
+    seconds: float
+    error: str | None = None          # the error's last line, e.g. "ValueError: a typo"
+    failed_cell: str | None = None    # cell_label() of the cell that failed
+    text: str = field(default="", repr=False)  # everything the cells printed
+
+    @property
+    def accuracy(self):
+        """(accuracy "99.50%", digits wrong "50") of the last score printed, or (None, None)."""
+        found = ACCURACY.findall(self.text)
+        return (f"{found[-1][0]}%", found[-1][1]) if found else (None, None)
+
+    @property
+    def epochs(self):
+        return max((int(n) for n, _ in EPOCH.findall(self.text)), default=0)
+
+
+def printed_text(nb):
+    """All text the notebook's cells printed."""
+    return "\n".join(output.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                     for output in cell.get("outputs", []) if output.get("output_type") == "stream")
+
+
+def execute(path, timeout, progress):
+    """Executes the notebook at `path` in a fresh kernel started in its folder; returns a Run.
+
+    A failing cell does not raise: the notebook keeps its outputs up to the error, and the Run
+    names the error and the cell.
+    """
+    nb = nbformat.read(path, as_version=4)
+    # The kernel's C++ lines are written straight to its file descriptors, not into the
+    # notebook (capture_fd_output=False), and the kernel's descriptors go to `log`.
+    client = _ReportingClient(nb, progress, timeout=timeout, kernel_name="python3",
+                              coalesce_streams=True,
+                              extra_arguments=["--IPKernelApp.capture_fd_output=False"],
+                              resources={"metadata": {"path": str(path.parent)}})
+    progress.start(path.name, len(nb.cells))
+    start, error = time.monotonic(), None
+    with tempfile.TemporaryFile("w+", prefix="kernel-", suffix=".log") as log:
+        try:
+            client.execute(stdout=log, stderr=log)
+        except CellExecutionError as err:
+            text = ANSI_COLOUR.sub("", str(err)).strip()
+            error = text.splitlines()[-1] if text else type(err).__name__
+        except Exception as err:  # noqa: BLE001 - a dead kernel, a timeout: reported, not fatal
+            error = f"{type(err).__name__}: {err}"
+            log.seek(0)
+            tail = log.read().strip().splitlines()[-15:]
+            if tail:
+                progress.finish(f"{path.name}: the kernel's last words:\n  " + "\n  ".join(tail))
+    run = Run(nb, round(time.monotonic() - start, 1), error,
+              cell_label(nb, client.current) if error and client.current is not None else None,
+              printed_text(nb))
+    return run
