@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,37 +19,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_harness import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "01_softmax.ipynb"
-CHROMIUM = os.environ.get("MNIST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
 # Notebook 01 trains in full, as a learner runs it (about 20 s here): Keras' caps on epochs and
 # steps print warnings that a learner never sees.
 UNCAPPED = ("KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH")
-
-
-def _browser_or_skip():
-    required = os.environ.get("MNIST_BROWSER_TESTS") == "1"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    missing = ("the playwright package" if sync_playwright is None
-               else None if Path(CHROMIUM).exists() else f"chromium at {CHROMIUM}")
-    if missing:
-        if required:
-            pytest.fail(f"MNIST_BROWSER_TESTS=1 but {missing} is missing: see .ci/run")
-        pytest.skip(f"{missing} is missing (apt-get install chromium; pip install playwright)")
-    return sync_playwright
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 FRONT_ENDS = {  # what a learner opens: the server's module, and the notebook's address there
@@ -83,7 +58,7 @@ def jupyterlab(front_end, tmp_path_factory, shared_mnist_dir):
            "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"),
            "JUPYTER_RUNTIME_DIR": str(root / ".runtime")}
-    port = _free_port()
+    port = free_port()
     log = open(root / "jupyterlab.log", "w")
     module, path = FRONT_ENDS[front_end]
     quiet = (["--LabApp.news_url=", "--LabApp.extension_manager=readonly",
@@ -117,7 +92,7 @@ def jupyterlab(front_end, tmp_path_factory, shared_mnist_dir):
 
 @pytest.fixture(scope="module")
 def page(jupyterlab):
-    sync_playwright = _browser_or_skip()
+    sync_playwright = browser_or_skip()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
