@@ -4,7 +4,9 @@ local HTTP server on 127.0.0.1. Also: a failing notebook fails the build and lea
 and the two GitHub workflows run commands that exist here (they cannot run here themselves).
 
 The browser tests are gated like tests/test_browser.py (skipped without chromium and
-Playwright, never under MNIST_BROWSER_TESTS=1, which .ci/run sets).
+Playwright, never under MNIST_BROWSER_TESTS=1, which .ci/run sets). MNIST_SITE=_site tests a site
+built before (the full-length one) instead of building one; MNIST_SCREENSHOT_DIR=docs/images
+then saves the README's pictures of it.
 """
 import functools
 import http.server
@@ -91,7 +93,7 @@ def test_the_home_page_has_the_ladder_results_backends_pictures_and_the_build(si
 @pytest.fixture(scope="module")
 def server(site):
     handler = functools.partial(QuietHandler, directory=str(site["path"]))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    httpd = QuietServer(("127.0.0.1", free_port()), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
@@ -101,6 +103,12 @@ def server(site):
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # the browser moved on: fine
+            super().handle_error(request, client_address)
 
 
 @pytest.fixture(scope="module")

@@ -221,8 +221,10 @@ def sphinx(source, target):
 
 def main(argv=None):
     args = parse_args(argv)
+    for name in SHORT:  # the kernels inherit the environment: full length unless --short
+        os.environ.pop(name, None)
     if args.short:
-        os.environ.update(SHORT)  # the kernels inherit them
+        os.environ.update(SHORT)
     os.environ.setdefault("MNIST_LIVE_PLOT", "0")  # nobody watches: draw the final figure once
     repo_url, out = repository_url(), args.out.resolve()
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))

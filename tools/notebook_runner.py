@@ -85,7 +85,8 @@ class Progress:
         self._write(("\r\x1b[K" if self.live else "") + summary + "\n")
 
     def line(self):
-        parts = [f"[{self.count}/{self.total}] {self.name}", f"cell {self.cell}/{self.cells}"]
+        parts = [f"[{self.count}/{self.total}] {self.name}",
+                 f"cell {self.cell}/{self.cells}" if self.cell else "starting its kernel"]
         if self.epoch:
             parts.append(f"epoch {self.epoch}" + (f", step {self.step}" if self.step and self.live else ""))
         return " · ".join(parts + [elapsed(time.monotonic() - self.started)])
