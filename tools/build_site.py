@@ -95,8 +95,8 @@ def still_of_the_pad():
     return [nbformat.v4.new_output("display_data", {"image/png": png}),
             nbformat.v4.new_output("display_data", {"text/markdown": (
                 "*A still of the pad: drawing needs a running notebook. Open this notebook in "
-                "Colab or Kaggle (the buttons at the top), or in Jupyter, and draw your own "
-                "digit.*"), "text/plain": "A still of the draw-a-digit pad."})]
+                "Colab (the button at the top) or in Jupyter, run it, and draw your own digit "
+                "here.*"), "text/plain": "A still of the draw-a-digit pad."})]
 
 
 def page_of(nb, name, repo_url):
@@ -154,7 +154,7 @@ def home_page(pages, build_line, docs):
     results = "\n".join(report.section(*section) for section in report.SECTIONS)
     toctree = "\n".join(page["name"].removesuffix(".ipynb") for page in pages)
     toctree += "".join(f"\n{doc.stem}" for doc in docs)
-    return f"""# {report_title()}
+    return f"""# {readme.splitlines()[0].removeprefix("# ")}
 
 {intro}
 
@@ -192,11 +192,6 @@ Measured by the scripts under `benchmarks/` (their results are in `benchmarks/re
 """
 
 
-def report_title():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.splitlines()[0].removeprefix("# ")
-
-
 def build_line(runs, short):
     """Versions, machine, date and seeds of this build, as the kernels reported them."""
     texts = "\n".join(run.text for run in runs)
@@ -216,6 +211,7 @@ def build_line(runs, short):
 def sphinx(source, target):
     """Renders the pages with Sphinx; returns its exit status (its warnings go to stderr)."""
     return subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "1",
+                           "-d", str(target.parent / "doctrees"),  # not inside the site
                            str(source), str(target)]).returncode
 
 
@@ -262,7 +258,12 @@ def main(argv=None):
         (work / "html" / ".nojekyll").touch()  # GitHub Pages: serve _static/ and _images/ as is
         if out.exists():
             out.rename(work / "previous")
-        (work / "html").rename(out)
+        try:
+            (work / "html").rename(out)
+        except OSError:
+            if (work / "previous").exists():
+                (work / "previous").rename(out)  # the old site back, before `work` goes
+            raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"Site: {out / 'index.html'} (to publish: {site_url(repo_url)})")
