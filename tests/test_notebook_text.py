@@ -195,9 +195,8 @@ RESULTS = json.loads((REPO / "benchmarks" / "results" / "accuracy.json").read_te
 
 
 def stated(run):
-    """How the text states one run: its final accuracy cut to two decimals, and its mistakes."""
-    accuracy = int(run["val_accuracy"][-1] * 10_000) / 100
-    return f"{accuracy:.2f}% ({run['wrong']} digits wrong)"
+    """How the text states one run: its final accuracy as Keras prints it, and its mistakes."""
+    return f"{run['val_accuracy'][-1]:.2%} ({run['wrong']} digits wrong)"
 
 
 def seed_one(runs):
