@@ -157,6 +157,16 @@ def markdown(results):
     for name, s in sorted(results["notebooks"].items()):
         if (s.get("date"), s.get("command")) != (results.get("date"), results.get("command")):
             runs.setdefault((s.get("date"), s.get("command")), []).append(name[:2])
+    if results.get("variants"):
+        lines += ["", "Exercise variants (the notebook as an exercise changes it; see VARIANTS in "
+                  "benchmarks/accuracy.py):", "",
+                  "| variant | notebook | changes | final val. accuracy | wrong /10,000 | seeds | "
+                  "measured with |", "|---|---|---|---|---|---|---|"]
+        for name, v in sorted(results["variants"].items()):
+            changes = "; ".join(f"`{new.strip()}`" for _, new in v["changes"])
+            lines.append(f"| {name} | {v['notebook']} | {changes} | {v['final_median']:.2%} | "
+                         f"{v['wrong_median']:g} | {', '.join(map(str, v['seeds']))} | "
+                         f"`{v['command']}` ({v['date']}) |")
     if runs:
         lines += ["", "Measured in an earlier run: " + "; ".join(
             f"{', '.join(numbers)} on {day} with `{command}`" for (day, command), numbers in runs.items()) + "."]
@@ -216,6 +226,8 @@ def measure_variants(args, results, out, argv):
             **summarise(runs), "runs": runs, "notebook": paths[VARIANTS[name][0]].name,
             "changes": VARIANTS[name][1], "date": date.today().isoformat(), "command": command}
         out.write_text(json.dumps(results, indent=2) + "\n")
+        (RESULTS / "accuracy.md").write_text(markdown(results) + "\n")
+    print(markdown(results))
 
 
 if __name__ == "__main__":

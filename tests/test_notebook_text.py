@@ -206,7 +206,7 @@ def seed_one(runs):
 # (notebook, exercise): the runs its solution reports, each recorded by benchmarks/accuracy.py:
 # an exercise variant (--variants NAME) or the notebook's own default run.
 EXERCISE_RUNS = {
-    ("01", 2): [("variant", "01_batch_1024")],
+    ("01", 2): [("variant", "01_batch_1024"), ("notebook", "01_softmax.ipynb")],
     ("02", 1): [("variant", "02_sigmoid_adam"), ("variant", "02_relu_sgd")],
     ("05", 2): [("variant", "05_no_dropout"), ("notebook", "05_batch_norm.ipynb")],
 }
@@ -229,6 +229,16 @@ def test_exercise_results_are_the_recorded_runs(number, exercise):
         else:
             runs = RESULTS["runs"][name]
         assert stated(seed_one(runs)) in text, f"say {stated(seed_one(runs))!r} for {name}"
+
+
+def test_dropouts_own_effect_states_the_recorded_validation_losses():
+    text = solution("05", 2)
+    without = seed_one(RESULTS["variants"]["05_no_dropout"]["runs"])["val_loss"][-1]
+    with_dropout = seed_one(RESULTS["runs"]["05_batch_norm.ipynb"])["val_loss"][-1]
+    assert f"({without:.4f} against {with_dropout:.4f})" in text
+    assert without > with_dropout, "the text says the loss ended higher without dropout"
+    spread = MEASURED["05_batch_norm.ipynb"]["wrong_max"] - MEASURED["05_batch_norm.ipynb"]["wrong_min"]
+    assert f"the three default runs differed by {spread}." in text
 
 
 def test_the_variants_are_the_changes_their_exercises_show():
