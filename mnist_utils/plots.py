@@ -78,13 +78,13 @@ def show_digits(images, labels, predictions=None, *, n=None, title=None):
 
     A right prediction shows the digit ("7"); a wrong one shows "label → prediction" in red
     ("7 → 2": a 7 that the model read as a 2). `n`: how many to show (default: all, at most
-    MOST_SHOWN; when some are left out, the subtitle says how many were shown of how many).
+    MOST_SHOWN, and then the subtitle says how many were shown of how many).
     """
     images, labels = _as_images(images), _as_classes(labels)
-    given = len(images)
+    given, capped = len(images), n is None and len(images) > MOST_SHOWN
     n = min(given, MOST_SHOWN) if n is None else min(n, given)
     images, labels = images[:n], labels[:n]
-    shown = "" if n == given else f"the first {n} of {given}; "
+    shown = f"the first {n} of {given}; " if capped else ""      # never leave digits out silently
     if predictions is None:
         return _digit_grid(images, [str(label) for label in labels], [RIGHT] * n, title,
                            shown.rstrip("; ") or None)

@@ -18,13 +18,16 @@ from matplotlib.colors import Normalize  # noqa: E402
 import mnist_utils  # noqa: E402
 from mnist_utils import (  # noqa: E402
     batch_norm_values,
+    convolution_step,
     filters_and_feature_maps,
     logits_and_probabilities,
     pre_activations,
     shift_digit,
+    shifted_accuracy,
     shifted_predictions,
     show_activation_slopes,
     show_batch_norm,
+    show_convolution,
     show_filters,
     show_logits,
     show_shifted_digit,
@@ -257,6 +260,7 @@ def test_shift_moves_the_ink_and_loses_none(digits):
             assert moved.sum() == pytest.approx(image.sum(), rel=1e-6)
             kept += 1
     assert kept >= 95          # MNIST centres its digits: almost none touch the last 2 columns
+    np.testing.assert_array_equal(shift_digit(images, 2), [shift_digit(i, 2) for i in images])
     image = images[0, :, :, 0]
     np.testing.assert_array_equal(shift_digit(image, 3, "down")[3:], image[:-3])
     np.testing.assert_array_equal(shift_digit(image, 1, "up")[:-1], image[1:])
@@ -285,6 +289,19 @@ def test_shifted_digit_is_read_by_the_model(kind, relu_model, conv_model, digits
     np.testing.assert_allclose(heights, np.concatenate([before, after]), rtol=1e-6)
     assert f"read by a {kind} network" in fig.get_suptitle()
     assert "ink lost" not in moved.get_title()
+    # On many digits: the accuracy as they are and shifted, computed by hand and drawn.
+    many, many_labels = validation(digits, 300)
+    rates = shifted_accuracy(model, many, many_labels, 2)
+    by_hand = [(model.predict(batch, verbose=0).argmax(1) == many_labels.argmax(1)).mean()
+               for batch in (many, shift_digit(many, 2))]
+    np.testing.assert_allclose(rates, by_hand)
+    fig = show_shifted_digit(model, images[0], 2, label=labels[0], digits=(many, many_labels))
+    save(fig, f"shifted_digits_{kind}")
+    accuracy = fig.axes[-1]
+    np.testing.assert_allclose([bar.get_height() for bar in accuracy.patches], rates)
+    assert accuracy.get_title() == "accuracy on\n300 digits"
+    if kind == "dense":        # a dense network has learnt where the ink is, not its shapes
+        assert rates[1] < rates[0] - 0.05
     far = show_shifted_digit(model, images[0], 8, direction="up")
     assert "of the ink lost" in far.axes[1].get_title()
 
@@ -329,6 +346,50 @@ def test_filters_of_a_convolution_before_batch_norm(batch_norm_model, digits):
         filters_and_feature_maps(batch_norm_model, images[0], layer=1)
 
 
+def test_one_step_of_a_convolution(conv_model, digits):
+    images, _ = validation(digits, 1)
+    kernel, maps = filters_and_feature_maps(conv_model, images[0])
+    step = convolution_step(conv_model, images[0])
+    assert step.filter == np.abs(maps).mean(axis=(0, 1)).argmax()    # the busiest filter
+    np.testing.assert_array_equal(step.feature_map, maps[:, :, step.filter])
+    row, column = step.at
+    assert abs(step.feature_map[row, column]) == np.abs(step.feature_map).max()
+    np.testing.assert_array_equal(step.weights, kernel[:, :, 0, step.filter])
+    padded = np.pad(images[0, :, :, 0], 1)
+    np.testing.assert_array_equal(step.patch, padded[row:row + 3, column:column + 3])
+    np.testing.assert_allclose(step.products, step.patch * step.weights)
+    assert step.value == pytest.approx(step.products.sum() + step.bias)
+    assert step.output == pytest.approx(max(step.value, 0), abs=1e-5)      # then ReLU
+    corner = convolution_step(conv_model, images[0], filter=1, at=(0, 0))
+    assert (corner.patch[0] == 0).all() and (corner.patch[:, 0] == 0).all()  # off the edge
+    assert corner.output == pytest.approx(maps[0, 0, 1], abs=1e-6)
+    fig = show_convolution(conv_model, images[0])
+    save(fig, "04_convolution_step")
+    digit, *_, feature_map = fig.axes
+    assert digit.patches[0].get_xy() == (column - 1 - 0.5, row - 1 - 0.5)     # the patch
+    assert feature_map.patches[0].get_xy() == (column - 0.5, row - 0.5)       # its value
+    assert f"= {step.value:.2f}, then ReLU: {step.output:.2f}" in fig.get_suptitle()
+
+
+def test_convolution_steps_match_keras_with_strides_and_no_bias(batch_norm_model, digits):
+    """Every value of a strided 4x4 convolution ("same" padding pads more at the bottom and
+    the right), and of 05's first convolution, which has no bias and no activation."""
+    images, _ = validation(digits, 1)
+    keras.utils.set_random_seed(2)
+    strided = keras.Sequential([keras.Input((28, 28, 1)),
+                                keras.layers.Conv2D(2, 4, strides=2, padding="same")])
+    maps = filters_and_feature_maps(strided, images[0])[1]
+    assert maps.shape == (14, 14, 2)
+    for (row, column), value in np.ndenumerate(maps[:, :, 1]):
+        step = convolution_step(strided, images[0], filter=1, at=(row, column))
+        assert step.value == pytest.approx(value, abs=1e-5)
+    step = convolution_step(batch_norm_model, images[0])
+    assert step.bias == 0 and step.output == pytest.approx(step.value, abs=1e-5)
+    assert "then" not in show_convolution(batch_norm_model, images[0]).get_suptitle()
+    with pytest.raises(ValueError, match="reads 8 channels"):
+        convolution_step(batch_norm_model, images[0], layer=3)
+
+
 # --- 05: batch normalisation -------------------------------------------------------------------
 
 def test_batch_norm_centres_and_scales_each_channel(batch_norm_model, digits):
@@ -352,7 +413,7 @@ def test_batch_norm_centres_and_scales_each_channel(batch_norm_model, digits):
     raw = before.reshape(-1, 8).astype(np.float64)
     own = (raw - raw.mean(axis=0)) / np.sqrt(raw.var(axis=0) + norm.epsilon) + beta
     np.testing.assert_allclose(own.mean(axis=0), beta, atol=1e-4)
-    np.testing.assert_allclose(own.std(axis=0), 1, atol=0.01)      # epsilon: a little under 1
+    np.testing.assert_allclose(own.std(axis=0), 1, atol=0.03)      # epsilon: a little under 1
 
     fig = show_batch_norm(batch_norm_model, images)
     save(fig, "05_batch_norm")
@@ -360,7 +421,7 @@ def test_batch_norm_centres_and_scales_each_channel(batch_norm_model, digits):
     assert "moving mean and variance" in fig.get_suptitle()
     beta_markers = right.lines[-1]
     np.testing.assert_allclose(beta_markers.get_ydata(), beta)
-    dense = batch_norm_values(batch_norm_model, images[:50], layer=10)   # the Dense layer before one
+    dense = batch_norm_values(batch_norm_model, images[:50], layer=10)   # Dense, then BN
     assert dense[0].shape == (50, 60)
     with pytest.raises(ValueError, match="not batch normalisation, nor followed by it"):
         batch_norm_values(batch_norm_model, images, layer=2)
