@@ -5,6 +5,7 @@ import numpy as np
 
 from mnist_utils._figures import new_figure
 from mnist_utils._insides_common import (
+    activation_name,
     as_batch,
     check_model,
     find_layer,
@@ -63,10 +64,16 @@ def show_batch_norm(model, images, layer=None):
     beta = to_numpy(norm.beta)[:shown] if norm.center else np.zeros(shown)
     right.plot(positions, beta, "D", color="#ff7f0e", markersize=5,
                label="β: the mean batch norm learned")
-    left.legend(fontsize=8, loc="upper right")
-    right.legend(fontsize=8, loc="upper right")
+    for ax in (left, right):                      # room above the bars for the legend
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high + 0.3 * (high - low))
+        ax.legend(fontsize=8, loc="upper center", ncol=2)
+    nxt = model.layers[model.layers.index(norm) + 1:][:1]
+    if nxt and activation_name(nxt[0]) == "relu":
+        right.annotate("ReLU next: what is below 0 becomes 0", (shown - 0.5, 0), ha="right",
+                       va="bottom", fontsize=8, color="#555555")
     n = before.shape[0]
-    fig.suptitle(f"batch normalisation centres and scales each channel ({n:,} digits). "
-                 "Predicting (training=False), it uses the moving mean and variance it "
-                 "kept during training", fontsize=10)
+    fig.suptitle(f"batch normalisation centres and scales each channel ({n:,} digits)\n"
+                 "predicting (training=False), it uses the moving mean and variance it "
+                 "kept during training, not those of these digits", fontsize=10)
     return fig

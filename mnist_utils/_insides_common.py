@@ -47,7 +47,7 @@ def as_class(label):
 def to_numpy(tensor):
     """A backend tensor or a Keras variable (weights) as a NumPy array."""
     if isinstance(tensor, keras.Variable):
-        return np.asarray(tensor.numpy())
+        tensor = ops.copy(tensor)    # NumPy 2 warns when it converts a variable directly
     return np.asarray(ops.convert_to_numpy(tensor))
 
 

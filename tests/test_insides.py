@@ -136,7 +136,7 @@ def validation(digits, n=None):
 
 def numpy(tensor):
     if isinstance(tensor, keras.Variable):
-        return tensor.numpy()
+        tensor = keras.ops.copy(tensor)
     return np.asarray(keras.ops.convert_to_numpy(tensor))
 
 

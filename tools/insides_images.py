@@ -24,9 +24,10 @@ PICTURES = {
            ("01_weight_templates", "show_weight_templates", "model", None)],
     "02": [("02_activation_slopes_sigmoid", "show_activation_slopes", "sigmoid_model", "batch"),
            ("02_activation_slopes_relu", "show_activation_slopes", "model", "batch")],
-    "03": [("03_shifted_digit_dense", "show_shifted_digit", "model", "labelled digit")],
-    "04": [("04_shifted_digit_conv", "show_shifted_digit", "model", "labelled digit"),
-           ("04_filters", "show_filters", "model", "digit")],
+    "03": [("03_shifted_digit_dense", "show_shifted_digit", "model", "shifted digit")],
+    "04": [("04_shifted_digit_conv", "show_shifted_digit", "model", "shifted digit"),
+           ("04_filters", "show_filters", "model", "digit"),
+           ("04_convolution_step", "show_convolution", "model", "digit")],
     "05": [("05_filters", "show_filters", "model", "digit"),
            ("05_batch_norm", "show_batch_norm", "model", "batch")],
 }
@@ -37,7 +38,12 @@ def main():
     parser.add_argument("notebooks", nargs="+", choices=sorted(PICTURES))
     parser.add_argument("--epochs", type=int, help="at most this many epochs per fit")
     parser.add_argument("--digit", type=int, default=0, help="which validation digit to show")
+    parser.add_argument("--shifted", type=int, default=2,
+                        help="which validation digit to shift (default: a 1 that the dense "
+                             "network of notebook 03 misreads when shifted)")
     parser.add_argument("--batch", type=int, default=500, help="validation digits for batches")
+    parser.add_argument("--accuracy-on", type=int, default=1000,
+                        help="validation digits for the accuracy on shifted digits")
     parser.add_argument("--keep", type=Path, help="a folder: save the trained models there, "
                         "and read them from there instead of training when they exist")
     args = parser.parse_args()
@@ -71,11 +77,15 @@ def main():
 def draw(number, variables, args):
     import mnist_utils
 
-    images, labels = mnist_utils.load_digits(max(args.batch, args.digit + 1))
+    images, labels = mnist_utils.load_digits(
+        max(args.batch, args.accuracy_on, args.digit + 1, args.shifted + 1))
     for name, function, model, reads in PICTURES[number]:
         call = getattr(mnist_utils, function)
         started = time.monotonic()
-        if reads == "labelled digit":
+        if reads == "shifted digit":
+            fig = call(variables[model], images[args.shifted], label=labels[args.shifted],
+                       digits=(images[:args.accuracy_on], labels[:args.accuracy_on]))
+        elif reads == "labelled digit":
             fig = call(variables[model], images[args.digit], label=labels[args.digit])
         elif reads == "digit":
             fig = call(variables[model], images[args.digit])
