@@ -238,7 +238,7 @@ def test_dropouts_own_effect_states_the_recorded_validation_losses():
     assert f"({without:.4f} against {with_dropout:.4f})" in text
     assert without > with_dropout, "the text says the loss ended higher without dropout"
     spread = MEASURED["05_batch_norm.ipynb"]["wrong_max"] - MEASURED["05_batch_norm.ipynb"]["wrong_min"]
-    assert f"the three default runs differed by {spread}." in text
+    assert f"the three default runs differed by {spread})" in text
 
 
 def test_the_variants_are_the_changes_their_exercises_show():
