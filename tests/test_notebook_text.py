@@ -245,7 +245,7 @@ def test_the_variants_are_the_changes_their_exercises_show():
     sys.path.insert(0, str(REPO / "benchmarks"))
     from accuracy import VARIANTS
     runs = {name for runs in EXERCISE_RUNS.values() for kind, name in runs if kind == "variant"}
-    assert runs == set(VARIANTS)
+    assert runs | {"02_sigmoid_stalls"} == set(VARIANTS)
     for (number, exercise), names in EXERCISE_RUNS.items():
         for kind, name in names:
             if kind == "variant":
@@ -253,6 +253,18 @@ def test_the_variants_are_the_changes_their_exercises_show():
                 for _, new in VARIANTS[name][1]:
                     assert new.strip() in solution(number, exercise), (name, new)
                 assert RESULTS["variants"][name]["changes"] == [list(c) for c in VARIANTS[name][1]]
+
+
+def test_the_sigmoid_network_stalls_as_recorded():
+    """02 says the sigmoid network stays at 10 to 11%, one answer for every digit."""
+    nb = load(NOTEBOOKS[1])
+    text = next(cell_text(c) for c in nb["cells"] if cell_text(c).startswith("## Training"))
+    assert "stays at about 10 to 11%" in text
+    run = seed_one(RESULTS["variants"]["02_sigmoid_stalls"]["runs"])
+    assert len(run["val_accuracy"]) == 3 and all(0.10 <= a < 0.12 for a in run["val_accuracy"])
+    # the share of the validation digits that are one digit, 7 and then 1 (1,135 of them)
+    assert [round(a * 10_000) for a in run["val_accuracy"]] == [1028, 1028, 1135]
+    assert "1,135 of the 10,000" in text
 
 
 def test_the_look_back_states_each_notebooks_measured_mistakes():
