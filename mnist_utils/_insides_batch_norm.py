@@ -25,6 +25,14 @@ def _batch_norm_layer(model, layer, who):
                      "by it")
 
 
+def _read_by(model, norm):
+    """What reads the batch norm's output: "ReLU reads it: below 0 becomes 0", or similar."""
+    following = model.layers[model.layers.index(norm) + 1:][:1]
+    if following and activation_name(following[0]) == "relu":
+        return "ReLU reads it: below 0 becomes 0"
+    return "what the next layer reads"
+
+
 def batch_norm_values(model, images, layer=None):
     """A BatchNormalization layer's input and output on these digits, in inference mode.
 
@@ -48,7 +56,7 @@ def show_batch_norm(model, images, layer=None):
     positions = np.arange(shown)
     for ax, values, title in [
             (left, before, f"without: the input of {norm.name!r} (the layer's raw output)"),
-            (right, after, f"with: the output of {norm.name!r} (what the activation reads)")]:
+            (right, after, f"with: the output of {norm.name!r} ({_read_by(model, norm)})")]:
         columns = values.reshape(-1, channels)[:, :shown]
         mean, std = columns.mean(axis=0), columns.std(axis=0)
         ax.errorbar(positions, mean, yerr=std, fmt="o", color="#1f77b4", ecolor="#1f77b4",
@@ -68,10 +76,6 @@ def show_batch_norm(model, images, layer=None):
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + 0.3 * (high - low))
         ax.legend(fontsize=8, loc="upper center", ncol=2)
-    nxt = model.layers[model.layers.index(norm) + 1:][:1]
-    if nxt and activation_name(nxt[0]) == "relu":
-        right.annotate("ReLU next: what is below 0 becomes 0", (shown - 0.5, 0), ha="right",
-                       va="bottom", fontsize=8, color="#555555")
     n = before.shape[0]
     fig.suptitle(f"batch normalisation centres and scales each channel ({n:,} digits)\n"
                  "predicting (training=False), it uses the moving mean and variance it "
