@@ -17,5 +17,7 @@ os.environ.setdefault("MNIST_LIVE_PLOT", "0")
 # Any warning raised from our own package is an error, in the tests and in the notebook kernels.
 os.environ.setdefault("PYTHONWARNINGS", ",".join(
     f"error:::mnist_utils.{module}" for module in (
-        "data", "accelerators", "plots", "fonts", "draw", "backends", "_tf_strategies",
-        "_jax_distribution")))
+        "data", "accelerators", "plots", "_figures", "fonts", "draw", "backends",
+        "_tf_strategies", "_jax_distribution", "insides", "_insides_common", "_insides_softmax",
+        "_insides_activations", "_insides_shifts", "_insides_convolutions",
+        "_insides_batch_norm")))

@@ -6,6 +6,11 @@ Afterwards one extra cell reads the final model's history from the kernel.
 
     python benchmarks/accuracy.py                      # all five notebooks, seeds 1 2 3
     python benchmarks/accuracy.py --notebooks 01 05 --seeds 1
+    python benchmarks/accuracy.py --variants 05_no_dropout --seeds 1
+
+A *variant* is a notebook with the change an exercise asks for (its lines replaced as the
+solution shows, see VARIANTS); it is recorded under its own name in "variants", with the run the
+exercise looks at (e.g. the sigmoid network's history in notebook 02).
 
 Writes benchmarks/results/accuracy.json and accuracy.md (merging with earlier results, so the
 notebooks can be measured in several sittings). Needs the MNIST files (MNIST_DATA_DIR or network).
@@ -31,12 +36,32 @@ from notebook_code import cell_text, load, notebook_paths, with_seed  # noqa: E4
 TARGETS = {"01": 0.915, "02": 0.975, "03": 0.980, "04": 0.990, "05": 0.995}
 TARGET_MIN = {"05": 0.994}
 
+# name: (notebook number, [(line in the notebook, line as the exercise's solution has it)],
+#        the history the exercise reads). tests/test_notebook_text.py ties each to the text.
+VARIANTS = {
+    "01_batch_1024": ("01", [
+        ("BATCH_SIZE = accelerator.global_batch_size(128)",
+         "BATCH_SIZE = accelerator.global_batch_size(1024)")], "history"),
+    "02_sigmoid_adam": ("02", [
+        ("SIGMOID_EPOCHS = 3 ", "SIGMOID_EPOCHS = 10"),
+        ("optimizer=keras.optimizers.SGD(learning_rate=SIGMOID_LEARNING_RATE)",
+         "optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE)")], "sigmoid_history"),
+    "02_relu_sgd": ("02", [
+        ("SIGMOID_EPOCHS = 3 ", "SIGMOID_EPOCHS = 10"),
+        ('sigmoid_model = dense_model("sigmoid")', 'sigmoid_model = dense_model("relu")')],
+        "sigmoid_history"),
+    "05_no_dropout": ("05", [("DROPOUT = 0.3 ", "DROPOUT = 0 ")], "history"),
+    # Not an exercise: the notebook as it is, recording its first run (the sigmoid that stalls).
+    "02_sigmoid_stalls": ("02", [], "sigmoid_history"),
+}
+
 # Appended to the notebook: what the final model did, read from the kernel's variables.
 REPORT_CELL = """import json as _json
 print("@@RESULT@@" + _json.dumps({
-    "val_accuracy": [float(a) for a in history.history["val_accuracy"]],
-    "val_loss": [float(a) for a in history.history["val_loss"]],
-    "wrong": int(wrong),
+    "val_accuracy": [float(a) for a in HISTORY.history["val_accuracy"]],
+    "val_loss": [float(a) for a in HISTORY.history["val_loss"]],
+    "wrong": int(wrong) if HISTORY is history else round(
+        10_000 * (1 - HISTORY.history["val_accuracy"][-1])),  # another model's run: from its accuracy
     "device": accelerator.description,
     "versions": {"keras": keras.__version__, keras.backend.backend():
                  __import__(keras.backend.backend()).__version__},
@@ -52,13 +77,28 @@ def _seconds(cell):
     return (parse(end) - parse(start)).total_seconds()
 
 
-def run_notebook(path, seed, timeout, save_to=None):
+def with_changes(nb, replacements):
+    """A copy of the notebook with each `old` text, found in exactly one code cell, replaced."""
+    nb = json.loads(json.dumps(nb))
+    for old, new in replacements:
+        cells = [c for c in nb["cells"] if c["cell_type"] == "code" and old in cell_text(c)]
+        if len(cells) != 1:
+            sys.exit(f"{old!r} is in {len(cells)} code cells of the notebook, not in exactly one: "
+                     "update VARIANTS in benchmarks/accuracy.py to the notebook's text")
+        cells[0]["source"] = cell_text(cells[0]).replace(old, new)
+    return nb
+
+
+def run_notebook(path, seed, timeout, save_to=None, variant=None):
     """Execute one notebook with the given seed; return what its final model reached.
 
     save_to: a folder to keep the executed notebook in, outputs and figures included.
+    variant: a name in VARIANTS: the notebook as that exercise changes it.
     """
-    nb = nbformat.reads(json.dumps(with_seed(load(path), seed)), as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL))
+    replacements, watched = (VARIANTS[variant][1:] if variant else ([], "history"))
+    nb = nbformat.reads(json.dumps(with_changes(with_seed(load(path), seed), replacements)),
+                        as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL.replace("HISTORY", watched)))
     env_caps = [name for name in ("KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH") if name in os.environ]
     if env_caps:
         sys.exit(f"unset {', '.join(env_caps)}: the benchmark trains for real")
@@ -69,11 +109,12 @@ def run_notebook(path, seed, timeout, save_to=None):
     wall = time.perf_counter() - started
     if save_to:
         Path(save_to).mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, Path(save_to) / f"{path.stem}_seed{seed}.ipynb")
+        stem = variant or path.stem
+        nbformat.write(nb, Path(save_to) / f"{stem}_seed{seed}.ipynb")
     report = next(out["text"] for out in nb["cells"][-1]["outputs"] if out.get("name") == "stdout")
     result = json.loads(report.split("@@RESULT@@", 1)[1])
     fit_cell = next(c for c in nb["cells"] if c["cell_type"] == "code"
-                    and cell_text(c).lstrip().startswith("history = model.fit("))
+                    and cell_text(c).lstrip().startswith(f"{watched} = "))
     epochs = len(result["val_accuracy"])
     result.update(seed=seed, epochs=epochs, notebook_seconds=round(wall, 1),
                   seconds_per_epoch=round(_seconds(fit_cell) / epochs, 2))
@@ -118,6 +159,16 @@ def markdown(results):
     for name, s in sorted(results["notebooks"].items()):
         if (s.get("date"), s.get("command")) != (results.get("date"), results.get("command")):
             runs.setdefault((s.get("date"), s.get("command")), []).append(name[:2])
+    if results.get("variants"):
+        lines += ["", "Exercise variants (the notebook as an exercise changes it; see VARIANTS in "
+                  "benchmarks/accuracy.py):", "",
+                  "| variant | notebook | changes | final val. accuracy | wrong /10,000 | seeds | "
+                  "measured with |", "|---|---|---|---|---|---|---|"]
+        for name, v in sorted(results["variants"].items()):
+            changes = "; ".join(f"`{new.strip()}`" for _, new in v["changes"]) or "none"
+            lines.append(f"| {name} | {v['notebook']} | {changes} | {v['final_median']:.2%} | "
+                         f"{v['wrong_median']:g} | {', '.join(map(str, v['seeds']))} | "
+                         f"`{v['command']}` ({v['date']}) |")
     if runs:
         lines += ["", "Measured in an earlier run: " + "; ".join(
             f"{', '.join(numbers)} on {day} with `{command}`" for (day, command), numbers in runs.items()) + "."]
@@ -128,6 +179,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", nargs="*", default=list(TARGETS), help="numbers, e.g. 01 05")
     parser.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3])
+    parser.add_argument("--variants", nargs="*", default=[], choices=sorted(VARIANTS),
+                        help="measure these exercise variants (instead of the notebooks)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     parser.add_argument("--save-executed", metavar="DIR", help="keep the executed notebooks there")
     args = parser.parse_args(argv)
@@ -135,6 +188,8 @@ def main(argv=None):
 
     out = RESULTS / "accuracy.json"
     results = json.loads(out.read_text()) if out.exists() else {"notebooks": {}, "runs": {}}
+    if args.variants:
+        return measure_variants(args, results, out, argv)
     for path in notebook_paths():
         if path.name[:2] not in args.notebooks:
             continue
@@ -152,6 +207,26 @@ def main(argv=None):
         results.update(date=date.today().isoformat(), versions=runs[0]["versions"],
                        machine=f"{platform.machine()}, {os.cpu_count()} CPU cores", command=command)
         RESULTS.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        (RESULTS / "accuracy.md").write_text(markdown(results) + "\n")
+    print(markdown(results))
+
+
+def measure_variants(args, results, out, argv):
+    """Run each named exercise variant with each seed; record it under "variants"."""
+    paths = {p.name[:2]: p for p in notebook_paths()}
+    command = "python benchmarks/accuracy.py " + " ".join(argv or sys.argv[1:])
+    for name in args.variants:
+        runs = []
+        for seed in args.seeds:
+            run = run_notebook(paths[VARIANTS[name][0]], seed, args.timeout, args.save_executed,
+                               variant=name)
+            print(f"{name} seed {seed}: final {run['val_accuracy'][-1]:.2%}, "
+                  f"{run['wrong']} wrong.", flush=True)
+            runs.append(run)
+        results.setdefault("variants", {})[name] = {
+            **summarise(runs), "runs": runs, "notebook": paths[VARIANTS[name][0]].name,
+            "changes": VARIANTS[name][1], "date": date.today().isoformat(), "command": command}
         out.write_text(json.dumps(results, indent=2) + "\n")
         (RESULTS / "accuracy.md").write_text(markdown(results) + "\n")
     print(markdown(results))

@@ -4,7 +4,6 @@ Every figure is a `matplotlib.figure.Figure` made without pyplot, and the helper
 a notebook cell that ends with `show_digits(...)` shows the picture exactly once, and a
 script can `fig.savefig(...)` it. Nothing here ever calls `plt.show()`.
 """
-import io
 import os
 import tempfile
 import time
@@ -13,9 +12,10 @@ from pathlib import Path
 import keras
 import numpy as np
 from matplotlib.backend_bases import FigureCanvasBase
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from mnist_utils._figures import kernel_shell as _kernel_shell
+from mnist_utils._figures import new_figure as _new_figure
 from mnist_utils.fonts import font_digits
 
 __all__ = ["LivePlot", "font_digits", "plot_confusion_matrix", "plot_learning_rate",
@@ -24,40 +24,7 @@ __all__ = ["LivePlot", "font_digits", "plot_confusion_matrix", "plot_learning_ra
 TRAINING, VALIDATION = "#1f77b4", "#ff7f0e"   # thin blue line, thick orange line
 RIGHT, WRONG = "#222222", "#d62728"           # captions of digits: near-black, red
 PERCENTILES = (0, 10, 25, 50, 75, 90, 100)
-
-
-# --- Showing figures in Jupyter and Colab ------------------------------------------------------
-
-def _kernel_shell():
-    """The IPython shell when running inside a Jupyter/Colab kernel, else None (a script)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    return shell if getattr(shell, "kernel", None) is not None else None
-
-
-def _png(fig):
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    return buffer.getvalue()
-
-
-def _new_figure(**kwargs):
-    """A Figure that Jupyter can show, even in a notebook that never imported pyplot.
-
-    Jupyter learns how to draw figures when pyplot is first used; until then a returned Figure
-    would print as "<Figure size ...>". So we teach it ourselves, unless it already knows.
-    """
-    shell = _kernel_shell()
-    if shell is not None:
-        png = shell.display_formatter.formatters["image/png"]
-        try:
-            png.lookup_by_type(Figure)
-        except KeyError:
-            png.for_type(Figure, _png)
-    return Figure(layout="constrained", **kwargs)
+MOST_SHOWN = 250                               # show_digits: every font digit (210), in rows of 10
 
 
 # --- Turning what the notebooks have into plain NumPy ------------------------------------------
@@ -110,17 +77,21 @@ def show_digits(images, labels, predictions=None, *, n=None, title=None):
     """Show digits with their label under each; with predictions, wrong ones in red.
 
     A right prediction shows the digit ("7"); a wrong one shows "label → prediction" in red
-    ("7 → 2": a 7 that the model read as a 2). `n`: how many to show (default: all, at most 100).
+    ("7 → 2": a 7 that the model read as a 2). `n`: how many to show (default: all, at most
+    MOST_SHOWN, and then the subtitle says how many were shown of how many).
     """
     images, labels = _as_images(images), _as_classes(labels)
-    n = min(len(images), 100) if n is None else min(n, len(images))
+    given, capped = len(images), n is None and len(images) > MOST_SHOWN
+    n = min(given, MOST_SHOWN) if n is None else min(n, given)
     images, labels = images[:n], labels[:n]
+    shown = f"the first {n} of {given}; " if capped else ""      # never leave digits out silently
     if predictions is None:
-        return _digit_grid(images, [str(label) for label in labels], [RIGHT] * n, title)
+        return _digit_grid(images, [str(label) for label in labels], [RIGHT] * n, title,
+                           shown.rstrip("; ") or None)
     predicted = _as_classes(predictions)[:n]
     wrong = predicted != labels
     captions = [f"{l} → {p}" if w else str(l) for l, p, w in zip(labels, predicted, wrong)]
-    subtitle = f"{n - wrong.sum()} of {n} right; wrong ones in red as label → prediction"
+    subtitle = f"{shown}{n - wrong.sum()} of {n} right; wrong ones in red as label → prediction"
     return _digit_grid(images, captions, [WRONG if w else RIGHT for w in wrong], title, subtitle)
 
 

@@ -1,5 +1,6 @@
 """The "Try this" exercises: each has a solution to unfold, collapsed, and their checks tell a
-solved exercise from an unsolved one (the notebook is run with the solution applied)."""
+solved exercise from an unsolved one: every check says "Not yet" on the notebook as it is, and
+"✓" once the notebook is run with the solution applied."""
 import contextlib
 import io
 import re
@@ -13,17 +14,30 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 from notebook_code import cell_text, code_until, load, notebook_paths  # noqa: E402
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from accuracy import VARIANTS  # noqa: E402  (the exercise variants whose results the text states)
+
 
 def try_this(nb):
-    """The cells from the "## Try this" heading to the end."""
+    """The cells from the "## Try this" heading to the end, but for a closing "### " part
+    (notebook 05's look back over the series)."""
     cells = nb["cells"]
     start = next(i for i, c in enumerate(cells) if cell_text(c).startswith("## Try this"))
-    return cells[start + 1:]
+    return [c for c in cells[start + 1:] if not cell_text(c).startswith("### ")]
+
+
+def checks(nb):
+    return [cell_text(c) for c in try_this(nb) if c["cell_type"] == "code"]
 
 
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
 def test_every_exercise_has_a_collapsed_solution_with_code(path):
     exercises = [c for c in try_this(load(path)) if c["cell_type"] == "markdown"]
+    numbers = [int(cell_text(c)[2]) for c in exercises]
+    assert numbers == list(range(1, len(exercises) + 1)), "exercises numbered 1, 2, 3, ..."
+    for check in checks(load(path)):
+        number = int(re.match(r"# Check exercise (\d+)\n", check).group(1))
+        assert cell_text(exercises[number - 1]).startswith(f"**{number}. ")
     assert len(exercises) >= 3
     for cell in exercises:
         text = cell_text(cell)
@@ -37,15 +51,32 @@ def test_every_exercise_has_a_collapsed_solution_with_code(path):
 
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
 def test_every_check_says_either_done_or_not_yet(path):
-    checks = [cell_text(c) for c in try_this(load(path)) if c["cell_type"] == "code"]
-    assert checks, "at least one exercise per notebook can be checked"
-    for check in checks:
+    assert checks(load(path)), "at least one exercise per notebook can be checked"
+    for check in checks(load(path)):
         assert check.startswith("# Check exercise ") and "✓" in check and "Not yet" in check
 
 
+def trained(nb, name):
+    """The namespace of the notebook's code up to Predictions, training capped at 1 epoch of
+    2 steps (the checks read what training left behind)."""
+    keras.config.set_max_epochs(1)
+    keras.config.set_max_steps_per_epoch(2)
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(code_until(nb, "Predictions"), name, "exec"), namespace)
+    return namespace
+
+
+def printed_by(check, namespace):
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(check, "check", "exec"), namespace)
+    return printed.getvalue()
+
+
 def run_with(path, replacements, exercise):
-    """Runs the notebook's code (training capped at 1 epoch of 2 steps) with its cells changed
-    as a solution says, then the exercise's check; returns what the check printed."""
+    """Runs the notebook's code with its cells changed as a solution says, then the exercise's
+    check; returns what the check printed."""
     nb = load(path)
     solution = next(cell_text(c) for c in try_this(nb)
                     if cell_text(c).startswith(f"**{exercise}. "))
@@ -54,21 +85,25 @@ def run_with(path, replacements, exercise):
         cells = [c for c in nb["cells"] if c["cell_type"] == "code" and old in cell_text(c)]
         assert len(cells) == 1, old
         cells[0]["source"] = cell_text(cells[0]).replace(old, new)
-    check = next(cell_text(c) for c in try_this(nb)
-                 if cell_text(c).startswith(f"# Check exercise {exercise}\n"))
-    keras.config.set_max_epochs(1)
-    keras.config.set_max_steps_per_epoch(2)
-    namespace, printed = {}, io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(compile(code_until(nb, "Predictions"), path.name, "exec"), namespace)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(compile(check, "check", "exec"), namespace)
-    return printed.getvalue()
+    check = next(c for c in checks(nb) if c.startswith(f"# Check exercise {exercise}\n"))
+    return printed_by(check, trained(nb, path.name))
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_every_check_says_not_yet_on_the_notebook_as_it_is(path, shared_mnist_dir, monkeypatch):
+    """A check that passes before the exercise is done teaches nothing."""
+    monkeypatch.setenv("MNIST_DATA_DIR", str(shared_mnist_dir))
+    namespace = trained(load(path), path.name)
+    for check in checks(load(path)):
+        printed = printed_by(check, namespace)
+        assert printed.startswith("Not yet: ") and "✓" not in printed, (check[:20], printed)
 
 
 NOTEBOOK = {p.name[:2]: p for p in notebook_paths()}
 SOLVED = [  # (notebook, exercise, the solution's change)
+    ("01", 2, VARIANTS["01_batch_1024"][1]),
+    ("02", 1, VARIANTS["02_sigmoid_adam"][1]),
+    ("02", 1, VARIANTS["02_relu_sgd"][1]),
     ("02", 3, [('        keras.layers.Dense(100, activation=activation),\n'
                 '        keras.layers.Dense(60, activation=activation),\n'
                 '        keras.layers.Dense(30, activation=activation),\n', '')]),
@@ -84,11 +119,12 @@ SOLVED = [  # (notebook, exercise, the solution's change)
                ('''        keras.layers.Dense(200, use_bias=False),
         keras.layers.BatchNormalization(scale=False),
         keras.layers.Activation("relu"),''', '''        keras.layers.Dense(200, activation="relu"),''')]),
+    ("05", 2, VARIANTS["05_no_dropout"][1]),
 ]
 
 
 @pytest.mark.parametrize("notebook, exercise, replacements", SOLVED,
-                         ids=[f"{n}-exercise{e}" for n, e, _ in SOLVED])
+                         ids=[f"{n}-exercise{e}-{i}" for i, (n, e, _) in enumerate(SOLVED)])
 def test_a_solved_exercise_passes_its_check(notebook, exercise, replacements, shared_mnist_dir,
                                             monkeypatch):
     monkeypatch.setenv("MNIST_DATA_DIR", str(shared_mnist_dir))

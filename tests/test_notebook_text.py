@@ -187,3 +187,120 @@ def test_the_final_score_says_how_far_the_seed_moved_it(path):
     runs = MEASURED[path.name]
     assert stated == [runs["wrong_max"] - runs["wrong_min"]], \
         f"say 'The seed alone moved the result by {runs['wrong_max'] - runs['wrong_min']} digits.'"
+
+
+# --- numbers stated in the exercises and in 05's look back ---------------------------------------
+
+RESULTS = json.loads((REPO / "benchmarks" / "results" / "accuracy.json").read_text())
+
+
+def stated(run):
+    """How the text states one run: its final accuracy as Keras prints it, and its mistakes."""
+    return f"{run['val_accuracy'][-1]:.2%} ({run['wrong']} digits wrong)"
+
+
+def seed_one(runs):
+    return next(run for run in runs if run["seed"] == 1)
+
+
+# (notebook, exercise): the runs its solution reports, each recorded by benchmarks/accuracy.py:
+# an exercise variant (--variants NAME) or the notebook's own default run.
+EXERCISE_RUNS = {
+    ("01", 2): [("variant", "01_batch_1024"), ("notebook", "01_softmax.ipynb")],
+    ("02", 1): [("variant", "02_sigmoid_adam"), ("variant", "02_relu_sgd")],
+    ("05", 2): [("variant", "05_no_dropout"), ("notebook", "05_batch_norm.ipynb")],
+}
+
+
+def solution(number, exercise):
+    nb = load(next(p for p in NOTEBOOKS if p.name.startswith(number)))
+    return next(cell_text(c) for c in nb["cells"] if cell_text(c).startswith(f"**{exercise}. "))
+
+
+@pytest.mark.parametrize("number, exercise", EXERCISE_RUNS, ids=lambda x: str(x))
+def test_exercise_results_are_the_recorded_runs(number, exercise):
+    """A solution that says what a change did quotes a recorded run of that change (seed 1)."""
+    text = solution(number, exercise)
+    for kind, name in EXERCISE_RUNS[number, exercise]:
+        if kind == "variant":
+            record = RESULTS["variants"][name]
+            assert record["seeds"] == [1] and record["notebook"].startswith(number)
+            runs = record["runs"]
+        else:
+            runs = RESULTS["runs"][name]
+        assert stated(seed_one(runs)) in text, f"say {stated(seed_one(runs))!r} for {name}"
+
+
+def test_dropouts_own_effect_states_the_recorded_validation_losses():
+    text = solution("05", 2)
+    without = seed_one(RESULTS["variants"]["05_no_dropout"]["runs"])["val_loss"][-1]
+    with_dropout = seed_one(RESULTS["runs"]["05_batch_norm.ipynb"])["val_loss"][-1]
+    assert f"({without:.4f} against {with_dropout:.4f})" in text
+    assert without > with_dropout, "the text says the loss ended higher without dropout"
+    spread = MEASURED["05_batch_norm.ipynb"]["wrong_max"] - MEASURED["05_batch_norm.ipynb"]["wrong_min"]
+    assert f"the three default runs differed by {spread})" in text
+
+
+def test_the_variants_are_the_changes_their_exercises_show():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from accuracy import VARIANTS
+    runs = {name for runs in EXERCISE_RUNS.values() for kind, name in runs if kind == "variant"}
+    assert runs | {"02_sigmoid_stalls"} == set(VARIANTS)
+    for (number, exercise), names in EXERCISE_RUNS.items():
+        for kind, name in names:
+            if kind == "variant":
+                assert VARIANTS[name][0] == number
+                for _, new in VARIANTS[name][1]:
+                    assert new.strip() in solution(number, exercise), (name, new)
+                assert RESULTS["variants"][name]["changes"] == [list(c) for c in VARIANTS[name][1]]
+
+
+def test_the_sigmoid_network_stalls_as_recorded():
+    """02 says the sigmoid network stays at 10 to 11%, one answer for every digit."""
+    nb = load(NOTEBOOKS[1])
+    text = next(cell_text(c) for c in nb["cells"] if cell_text(c).startswith("## Training"))
+    assert "stays at about 10 to 11%" in text
+    run = seed_one(RESULTS["variants"]["02_sigmoid_stalls"]["runs"])
+    assert len(run["val_accuracy"]) == 3 and all(0.10 <= a < 0.12 for a in run["val_accuracy"])
+    # the share of the validation digits that are one digit, 7 and then 1 (1,135 of them)
+    assert [round(a * 10_000) for a in run["val_accuracy"]] == [1028, 1028, 1135]
+    assert "1,135 of the 10,000" in text
+
+
+def test_the_look_back_states_each_notebooks_measured_mistakes():
+    nb = load(NOTEBOOKS[-1])
+    recap = next(cell_text(c) for c in nb["cells"] if cell_text(c).startswith("### Looking back"))
+    rows = re.findall(r"^\| (\d\d) \|.*\| (\d[\d,]*) \|$", recap, re.M)
+    assert [number for number, _ in rows] == ["01", "02", "03", "04", "05"]
+    for number, count in rows:
+        name = next(p.name for p in NOTEBOOKS if p.name.startswith(number))
+        assert int(count.replace(",", "")) == MEASURED[name]["wrong_median"], name
+    assert "median of our three runs" in recap
+    assert all(len(MEASURED[p.name]["seeds"]) == 3 for p in NOTEBOOKS)
+
+
+GLOSSARY = REPO / "notebooks" / "glossary.md"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_links_the_glossary(path):
+    title = cell_text(load(path)["cells"][0])
+    assert "](glossary.md)" in title
+    assert "https://github.com/mnist-ladder/keras-mnist-ladder/blob/main/notebooks/glossary.md" in title
+
+
+def test_the_glossary_defines_the_words_the_notebooks_introduce():
+    """Every *word* a notebook's prose introduces in italics is in the glossary (or is one of a
+    few names that are not terms)."""
+    glossary = GLOSSARY.read_text().lower()
+    not_terms = {"real world", "not a number", "all", "template", "pipeline", "hidden", "patch"}
+    missing = set()
+    for path in NOTEBOOKS:
+        for cell in load(path)["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            for term in re.findall(r"(?<![*\w])\*([a-z][a-z -]+)\*(?!\*)", cell_text(cell)):
+                word = term.lower().removesuffix("s")  # "tensors", "overfits"
+                if word not in glossary and term.lower() not in not_terms:
+                    missing.add((path.name[:2], term))
+    assert not missing, sorted(missing)

@@ -223,6 +223,21 @@ def test_font_digits_look_like_mnist(mnist_small):
     save(show_digits(images, labels, n=len(images), title="font_digits()"), "font_digits")
 
 
+def test_show_digits_shows_every_font_digit():
+    images, labels = font_digits()
+    assert len(images) == 10 * len(mnist_utils.fonts.FONT_FILES) == 210   # every font found
+    fig = show_digits(images, labels, title="Digits from fonts")
+    save(fig, "font_digits_all")
+    assert [text for text, _ in captions(fig)] == [str(label) for label in labels]
+    assert fig.axes[0].get_title() == ""                 # nothing left out, nothing to say
+    more = np.concatenate([images, images])[:300]
+    fig = show_digits(more, np.concatenate([labels, labels])[:300])
+    assert len(captions(fig)) == mnist_utils.plots.MOST_SHOWN == 250
+    assert fig.axes[0].get_title() == "the first 250 of 300"
+    fig = show_digits(more, np.concatenate([labels, labels])[:300], np.zeros(300, int))
+    assert fig.axes[0].get_title().startswith("the first 250 of 300; ")
+
+
 def test_font_digits_are_readable_by_a_model(trained):
     images, labels = font_digits()
     accuracy = (trained[0].predict(images, verbose=0).argmax(1) == labels).mean()
