@@ -1,6 +1,7 @@
 """Build one of the environments of .ci/stacks.toml: a virtual environment with its versions.
 
     python3 .ci/make_env.py colab-gpu .venv-colab-gpu   # prints the environment's Python
+    python3 .ci/make_env.py --all   # each one into .venv-NAME; prints `export MNIST_NAME_PYTHON=...`
 
 Finds the environment's Python (`python3.13`, else pyenv's 3.13.x through `PYENV_VERSION`) and
 fails with what to install where there is none: a missing interpreter is a failure, not a skip.
@@ -122,8 +123,16 @@ def build(name, folder):
         subprocess.run([python, "-m", "pip", "uninstall", "-q", "-y", "mnist-utils"],
                        check=True, capture_output=True)
     check(name, env, python)
-    print(f"{name}: built in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    have = installed(python)
+    runs = ", ".join(f"{p} {have[p]}" for p in pins(env) if p in have)
+    print(f"{name}: Python {env['python']}, {runs}; built in {time.monotonic() - started:.0f} s",
+          file=sys.stderr)
     return python
+
+
+def variable(name):
+    """The variable that names the environment's Python for tests/test_environments.py."""
+    return f"MNIST_{name.upper().replace('-', '_')}_PYTHON"
 
 
 def installed(python):
@@ -161,10 +170,18 @@ def _same(have, pinned):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("name", choices=sorted(stacks()["environment"]))
-    parser.add_argument("folder", help="where to make the virtual environment")
+    parser.add_argument("name", nargs="?", choices=sorted(stacks()["environment"]))
+    parser.add_argument("folder", nargs="?", help="where to make the virtual environment")
+    parser.add_argument("--all", action="store_true",
+                        help="build every environment into .venv-NAME, print shell exports")
     args = parser.parse_args(argv)
-    print(build(args.name, args.folder))
+    if args.all:
+        for name in stacks()["environment"]:
+            print(f"export {variable(name)}={build(name, ROOT / f'.venv-{name}')}")
+    elif args.name and args.folder:
+        print(build(args.name, args.folder))
+    else:
+        parser.error("name an environment and a folder, or --all")
 
 
 if __name__ == "__main__":
