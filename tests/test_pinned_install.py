@@ -81,14 +81,16 @@ def test_the_setup_cell_installs_on_colab_and_kaggle_only(platform, takes_it):
 def test_the_release_installs_from_a_git_clone_at_its_tag(tmp_path):
     """What the install line does on Colab, from a local clone: pip installs the tagged commit
     (built, with its static files) into a fresh virtual environment, whose other packages
-    (Keras, NumPy, ...) come from this one."""
+    (Keras, NumPy, pip, ...) come from this one."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(clone)], check=True)
     if subprocess.run(["git", "-C", str(clone), "rev-parse", "-q", "--verify",
                        f"refs/tags/{TAG}"], capture_output=True).returncode:
         subprocess.run(["git", "-C", str(clone), "tag", TAG], check=True)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # no pip of its own: the venv's bundled pip may be too old for `name @ git+file:///...`
+    # (pip 23.2 refuses a URL without a host); this environment's pip comes with the .pth
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
