@@ -74,7 +74,8 @@ def git_release(tmp_path_factory):
 def installed_from(python):
     """How mnist-utils got into the environment: pip's direct_url.json ({} where none)."""
     done = run(python, "-c", "import importlib.metadata as m; "
-               "print(m.distribution('mnist-utils').read_text('direct_url.json') or '{}')")
+               "print(m.distribution('mnist-utils').read_text('direct_url.json') or '{}')",
+               cwd="/")  # not the checkout, whose mnist_utils.egg-info would answer instead
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
@@ -100,12 +101,15 @@ def test_the_notebooks_pass_nbval_in_the_environment(name, git_release, tmp_path
                           env=env, cwd=REPO, text=True, capture_output=True, timeout=2400)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert " failed" not in done.stdout and " passed" in done.stdout
+    print(f"{name}: {done.stdout.strip().splitlines()[-1]}")  # nbval's summary, for the log
     if colab:
         source = installed_from(python)
         assert source.get("url") == sync_notebooks.repository_url(), source
         assert source["vcs_info"]["requested_revision"] == tag
         assert source["vcs_info"]["commit_id"] == commit
         # every notebook ends with the draw-a-digit pad, which switches on Colab's widgets
-        assert log.read_text().count("enable_custom_widget_manager") == len(notebooks)
+        kernels = {line.split()[1] for line in log.read_text().splitlines()
+                   if line.startswith("enable_custom_widget_manager ")}
+        assert len(kernels) == len(notebooks), log.read_text()
     else:
         assert installed_from(python) == {"url": REPO.as_uri(), "dir_info": {}}  # built, not linked
