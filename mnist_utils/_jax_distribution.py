@@ -13,7 +13,8 @@ import os
 import jax
 import keras
 
-from mnist_utils.accelerators import GPU_HINT, Accelerator, _short, describe
+from mnist_utils._accelerator import GPU_HINT, Accelerator, describe
+from mnist_utils._accelerator import short_error as _short
 
 CLUSTER_VARIABLES = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
                      "KERAS_DISTRIBUTION_PROCESS_ID")

@@ -7,7 +7,7 @@ process returns its own part of every batch, as `keras.distribution` expects.
 import keras
 import numpy as np
 
-from mnist_utils.data import batches_in, model_input
+from mnist_utils._batching import batches_in, model_input
 
 
 class MnistBatches(keras.utils.PyDataset):

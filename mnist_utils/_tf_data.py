@@ -6,7 +6,7 @@ shuffles the list of their indices (one vectorised op) and gathers whole batches
 """
 import tensorflow as tf
 
-from mnist_utils.data import batches_in, model_input
+from mnist_utils._batching import batches_in, model_input
 
 
 def _host(array):

@@ -10,7 +10,8 @@ import os
 
 import tensorflow as tf
 
-from mnist_utils.accelerators import GPU_HINT, Accelerator, _short, describe
+from mnist_utils._accelerator import GPU_HINT, Accelerator, describe
+from mnist_utils._accelerator import short_error as _short
 
 # The plain `tensorflow` package has no TPU kernels; Google publishes a TPU build of it.
 TPU_INSTALL = ("pip install tensorflow-tpu "

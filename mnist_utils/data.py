@@ -8,11 +8,9 @@ checks (`files.py`), the same seeds, a new order every epoch, and the arrays kep
 computer's memory, not on the GPU.
 """
 import json
-import math
 import os
 
-import numpy as np
-
+from mnist_utils._batching import model_input
 from mnist_utils.files import MNIST_FILES, MnistDataError, MnistFile, mnist_files, read_items
 
 __all__ = ["MNIST_FILES", "MnistDataError", "MnistFile", "load_digits", "mnist_files",
@@ -77,13 +75,6 @@ def load_digits(n=None, *, split="validation", flat=False, one_hot=False, data_d
     return model_input(images[:n], labels[:n], flat=flat, one_hot=one_hot)
 
 
-def model_input(images, labels, *, flat, one_hot):
-    """uint8 images and labels (NumPy) -> float32 images in [0, 1], one-hot or int32 labels."""
-    images = (images.astype(np.float32) / 255.0).reshape((-1, 784) if flat else (-1, 28, 28, 1))
-    labels = labels.astype(np.int32)
-    return images, (np.eye(10, dtype=np.float32)[labels] if one_hot else labels)
-
-
 def _arrays(files, prefix):
     return read_items(files[prefix + "_images"], prefix + "_images"), \
         read_items(files[prefix + "_labels"], prefix + "_labels")
@@ -107,8 +98,3 @@ def _processes():
     except (ValueError, AttributeError, TypeError):
         pass  # find_accelerator() says what is wrong with it
     return count
-
-
-def batches_in(n, batch_size, full_only):
-    """How many batches n digits make."""
-    return n // batch_size if full_only else math.ceil(n / batch_size)

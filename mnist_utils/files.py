@@ -4,8 +4,11 @@ Where the files come from, in this order:
 1. a folder you name: `data_dir=...` or the environment variable MNIST_DATA_DIR (files as .gz
    or uncompressed; a gs:// folder works where TensorFlow is installed, and an https:// address
    is used as a mirror);
-2. the Keras download cache (~/.keras/datasets/mnist, or $KERAS_HOME/datasets/mnist);
-3. a download from the first public mirror that answers.
+2. a Kaggle dataset attached to the notebook: anywhere under /kaggle/input (KAGGLE_INPUT), in
+   any folder layout, as .gz or uncompressed, also named the way the most used MNIST dataset
+   there names them (`train-images.idx3-ubyte`, in a folder of the same name);
+3. the Keras download cache (~/.keras/datasets/mnist, or $KERAS_HOME/datasets/mnist);
+4. a download from the first public mirror that answers.
 Every file is checked before use (header, size, and the md5 of its content), because a
 half-downloaded file otherwise shows up much later as a baffling training error. A download is
 written under a temporary name and renamed into place only once its checksum matched, so a
@@ -28,6 +31,8 @@ MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 )
 DOWNLOAD_TIMEOUT_S = 60
+KAGGLE_INPUT = "/kaggle/input"  # where Kaggle mounts the datasets attached to a notebook
+KAGGLE_DEPTH = 6  # folders below KAGGLE_INPUT searched: dataset, version, and the dataset's own
 
 
 class MnistDataError(Exception):
@@ -72,7 +77,8 @@ def mnist_files(data_dir=None, *, verify=True, mirrors=MIRRORS, cache_dir=None,
     if data_dir:
         files = _files_in_folder(data_dir, known_files, verify)
     else:
-        files = _files_in_cache_or_downloaded(mirrors, cache_dir, known_files, verify)
+        files = _files_in_cache_or_downloaded(mirrors, cache_dir, known_files, verify,
+                                              _kaggle_candidates(known_files))
     for split in ("train", "test"):
         images, labels = (len(read_items(files[split + part], split + part))
                           for part in ("_images", "_labels"))
@@ -119,7 +125,31 @@ def _first_good(candidates, role, md5):
                          "\n".join(f"  - {error}" for error in errors))
 
 
-def _files_in_cache_or_downloaded(mirrors, cache_dir, known_files, verify):
+def _kaggle_candidates(known_files, root=None):
+    """{role: [paths]} of the MNIST files in the Kaggle datasets under KAGGLE_INPUT, found by
+    name at any depth: `name`, `name.gz`, and `train-images.idx3-ubyte` (a dot before "idx"),
+    also .gz. Empty where there is no such folder (anywhere but on Kaggle)."""
+    root = root or KAGGLE_INPUT
+    names = {}
+    for role, file in known_files.items():
+        dotted = file.name.replace("-idx", ".idx")
+        for name in (file.name, dotted):
+            names[name] = names[name + ".gz"] = role
+    found = {}
+    if not os.path.isdir(root):
+        return found
+    for folder, subfolders, filenames in os.walk(root):
+        depth = folder[len(root):].count(os.sep)
+        if depth >= KAGGLE_DEPTH:
+            subfolders.clear()
+        subfolders.sort()
+        for name in sorted(filenames):
+            if name in names:
+                found.setdefault(names[name], []).append(os.path.join(folder, name))
+    return found
+
+
+def _files_in_cache_or_downloaded(mirrors, cache_dir, known_files, verify, kaggle=None):
     cache_dir = os.path.expanduser(
         cache_dir or os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
     cached = os.path.join(cache_dir, "datasets", "mnist")
@@ -130,6 +160,15 @@ def _files_in_cache_or_downloaded(mirrors, cache_dir, known_files, verify):
                              "to a folder you can write to, or MNIST_DATA_DIR.") from None
     files = {}
     for role, file in known_files.items():
+        if (kaggle or {}).get(role):  # an attached Kaggle dataset: its copy, checked, or an error
+            try:
+                files[role] = _first_good(kaggle[role], role, file.md5 if verify else None)
+            except MnistDataError as err:
+                raise MnistDataError(
+                    f"{err}\n(This copy comes from a Kaggle dataset attached to the notebook, "
+                    f"under {KAGGLE_INPUT}: attach another MNIST dataset, or remove this one to "
+                    "have the files downloaded.)") from None
+            continue
         candidates = [path for path in (os.path.join(cached, file.name + ".gz"),
                                         os.path.join(cached, file.name)) if os.path.exists(path)]
         files[role] = (_first_good(candidates, role, file.md5 if verify else None) if candidates

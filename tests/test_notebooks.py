@@ -48,6 +48,8 @@ def test_notebook_structure(path):
     assert title.startswith(f"# {path.name[:2]} · ")
     badge = f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({sync_notebooks.colab_url(repo, path.name)})"
     assert badge in title
+    kaggle = f"[![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]({sync_notebooks.kaggle_url(repo, path.name)})"
+    assert f"{badge} {kaggle}" in title
 
     # Neighbours are linked, locally and in Colab, and exist.
     number = int(path.name[:2])
@@ -60,11 +62,13 @@ def test_notebook_structure(path):
                 for line in text(cell).splitlines() if line.startswith("## ")]
     assert headings == SECTIONS
 
-    # One setup cell, right under its heading: installs from the repository on Colab only.
+    # One setup cell, right under its heading: installs the release of mnist_utils the
+    # notebook was written for, from the repository, on Colab and Kaggle only.
     setup = cells[[i for i, c in enumerate(cells) if text(c).startswith("## Setup")][0] + 1]
     assert setup["cell_type"] == "code"
-    assert f'%pip install -q "mnist-utils @ git+{repo}"' in text(setup)
-    assert 'if "google.colab" in sys.modules:' in text(setup)
+    assert f'%pip install -q "mnist-utils @ {sync_notebooks.install_source(repo)}"' in text(setup)
+    assert 'if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:' \
+        in text(setup)
     assert "find_accelerator()" in text(setup)
 
     for cell in cells:

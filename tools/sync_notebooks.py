@@ -1,9 +1,12 @@
 """Keep the notebooks clean and pointing at the repository that pyproject.toml names.
 
 The repository's public home is written in one place, `[project.urls] Repository` in
-pyproject.toml. This script derives from it every "Open in Colab" link (notebooks and README)
-and the Colab install line of each notebook's setup cell, and stores the notebooks the way the
-TensorFlow docs do: no outputs, no execution counts, sorted keys, 2-space indent.
+pyproject.toml, and the release of mnist_utils in one, `__version__` in mnist_utils/__init__.py.
+This script derives from them every "Open in Colab" link and the "Open In Colab" / "Open In
+Kaggle" badge pair (notebooks and README), and the Colab/Kaggle install line of each notebook's
+setup cell, pinned to the release tag (`@v0.1.0` for __version__ "0.1.0"). It stores the
+notebooks the way the TensorFlow docs do: no outputs, no execution counts, sorted keys, 2-space
+indent. Running it twice changes nothing the second time.
 
     python tools/sync_notebooks.py           # rewrite what is out of date
     python tools/sync_notebooks.py --check   # only report; exit 1 if anything is out of date
@@ -22,6 +25,12 @@ BRANCH = "main"
 
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.-]+/")
 INSTALL_SOURCE = re.compile(r"git\+https://[^\s\"']+")
+COLAB_BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+KAGGLE_BADGE = "[![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]"
+# A Colab badge, with the Kaggle badge that follows it if there is one already.
+BADGES = re.compile(re.escape(COLAB_BADGE) + r"\((?P<colab>[^)\s]+)\)"
+                    r"(?: \[!\[Open In Kaggle\]\([^)\s]+\)\]\([^)\s]+\))?")
+VERSION = re.compile(r'^__version__ = "(?P<version>\d+\.\d+\.\d+)"$', re.MULTILINE)
 GITHUB_REPO = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
 
 
@@ -33,6 +42,28 @@ def repository_url():
         sys.exit(f"pyproject.toml: Repository = {url!r} is not https://github.com/OWNER/NAME, "
                  "which Colab's 'Open in Colab' links need.")
     return url.rstrip("/").removesuffix(".git")
+
+
+def release_tag():
+    """The git tag of the release the notebooks are written for: "v" + mnist_utils.__version__
+    (read from the file, not imported: importing mnist_utils would start Keras)."""
+    init = (ROOT / "mnist_utils" / "__init__.py").read_text()
+    match = VERSION.search(init)
+    if not match:
+        sys.exit('mnist_utils/__init__.py: no line `__version__ = "X.Y.Z"`, which names the '
+                 "release each notebook installs.")
+    return "v" + match["version"]
+
+
+def install_source(repo_url):
+    """What the notebooks' install line installs: the repository at the release tag."""
+    return f"git+{repo_url}@{release_tag()}"
+
+
+def badges(repo_url, notebook):
+    """The "Open In Colab" and "Open In Kaggle" badges of a notebook, side by side."""
+    return (f"{COLAB_BADGE}({colab_url(repo_url, notebook)}) "
+            f"{KAGGLE_BADGE}({kaggle_url(repo_url, notebook)})")
 
 
 def colab_prefix(repo_url):
@@ -69,9 +100,11 @@ def notebook_links(repo_url, notebook):
 
 
 def stamp(text, repo_url):
-    """Point every Colab link and the pip install line of a text at the repository."""
+    """Point every Colab link, badge pair and pip install line of a text at the repository
+    (the install line at the release tag)."""
     text = COLAB_LINK.sub(colab_prefix(repo_url), text)
-    return INSTALL_SOURCE.sub(f"git+{repo_url}", text)
+    text = BADGES.sub(lambda m: badges(repo_url, m["colab"].rsplit("/", 1)[-1]), text)
+    return INSTALL_SOURCE.sub(install_source(repo_url), text)
 
 
 def _source_lines(text):
