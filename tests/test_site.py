@@ -35,7 +35,8 @@ DOCS = sorted(p.stem for p in (REPO / "notebooks").glob("*.md"))  # pages after 
 SCORE = re.compile(r"Validation accuracy \d\d\.\d\d%: [\d,]+ of 10,000 digits")
 sys.path.insert(0, str(REPO / "tools"))
 from build_site import site_url  # noqa: E402
-from sync_notebooks import notebook_links, repository_url  # noqa: E402
+from sync_notebooks import (COLAB_BADGE, KAGGLE_BADGE, notebook_links,  # noqa: E402
+                            repository_url)
 
 
 def build(*args, cwd):
@@ -120,12 +121,38 @@ def browser(server):
         chromium.close()
 
 
+# The only things a page may fetch from outside the site: the two buttons' badges. CI has no
+# network, so a stand-in badge answers for them; any other outside request is a problem (the site
+# must not need a CDN).
+BADGES = {url: text for text, url in
+          (re.search(r"!\[(.+)\]\((.+)\)", badge).groups() for badge in (COLAB_BADGE, KAGGLE_BADGE))}
+
+
+def stand_in_badge(text):
+    width = 8 * len(text) + 16
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20">'
+            f'<rect width="{width}" height="20" rx="3" fill="#555"/>'
+            f'<text x="8" y="14" fill="#fff" font-family="sans-serif" font-size="11">{text}</text>'
+            "</svg>")
+
+
 @pytest.fixture
-def page(browser):
-    """A page that records console errors and every response of 400 or more."""
+def page(browser, server):
+    """A page that records console errors, every response of 400 or more and every request that
+    leaves the site (other than the badges, answered by a stand-in)."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(30_000)
     page.problems = []
+
+    def outside(route):
+        url = route.request.url
+        if url in BADGES:
+            route.fulfill(status=200, content_type="image/svg+xml", body=stand_in_badge(BADGES[url]))
+        else:
+            page.problems.append(f"outside the site: {url}")
+            route.abort()
+
+    page.route(lambda url: not url.startswith(server), outside)
     page.on("console", lambda m: page.problems.append(f"console: {m.text}")
             if m.type == "error" else None)
     page.on("pageerror", lambda err: page.problems.append(f"page error: {err}"))

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from notebook_runner import Progress, execute
+from notebook_runner import Progress, check_notebooks_and_out, execute
 from sync_notebooks import GITHUB_REPO, notebook_links, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,19 +66,7 @@ def parse_args(argv):
     parser.add_argument("--short", action="store_true",
                         help="train 2 epochs of 30 steps, as the tests do (for CI)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
-    args = parser.parse_args(argv)
-    args.notebooks = [p.resolve() for p in args.notebooks] or sorted(
-        (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    missing = [str(path) for path in args.notebooks if not path.is_file()]
-    if missing:
-        parser.error(f"no such notebook: {', '.join(missing)}")
-    out = args.out.resolve()
-    if out.exists() and not out.is_dir():
-        parser.error(f"--out {args.out} is a file; name a folder (it is created if missing)")
-    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
-        parser.error(f"cannot write the site into {args.out}: its parent folder must exist and "
-                     "be writable")
-    return args
+    return check_notebooks_and_out(parser, parser.parse_args(argv), ROOT / "notebooks", "the site")
 
 
 # The notebook pages.

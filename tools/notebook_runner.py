@@ -8,12 +8,14 @@ log (CI) as one line per epoch. The kernel's own stdout and stderr, where Tensor
 ("failed call to cuInit", "cpu_feature_guard") and the kernel's warning about unencrypted
 traffic land, go to a log file instead; its last lines are shown only if the kernel dies.
 """
+import os
 import re
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
@@ -23,6 +25,23 @@ ACCURACY = re.compile(r"Validation accuracy ([\d.]+)%: ([\d,]+) of ([\d,]+) digi
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 EPOCH = re.compile(r"^Epoch (\d+)/(\d+)\s*$", re.M)  # Keras' progress: "Epoch 3/10"
 STEP = re.compile(r"(\d+)/(\d+) ━")                   # Keras' progress bar: " 120/469 ━━━━"
+
+
+def check_notebooks_and_out(parser, args, default_folder, what):
+    """The command line's notebooks (default: the five in default_folder) must exist, and --out
+    must be a folder that can be made; parser.error says which is wrong before anything runs."""
+    args.notebooks = [Path(p).resolve() for p in args.notebooks] or sorted(
+        Path(default_folder).glob("[0-9][0-9]_*.ipynb"))
+    missing = [str(path) for path in args.notebooks if not path.is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    out = args.out.resolve()
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {args.out} is a file; name a folder (it is created if missing)")
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        parser.error(f"cannot write {what} into {args.out}: its parent folder must exist and "
+                     "be writable")
+    return args
 
 
 def elapsed(seconds):

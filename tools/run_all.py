@@ -29,7 +29,7 @@ from pathlib import Path
 
 from nbconvert import HTMLExporter
 
-from notebook_runner import Progress, execute
+from notebook_runner import Progress, check_notebooks_and_out, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSIONS = re.compile(r"^Keras \S+ on .+$", re.M)  # what mnist_utils.versions() prints
@@ -41,18 +41,8 @@ def parse_args(argv):
                         help="notebooks to run (default: the five in notebooks/)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the report")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
-    args = parser.parse_args(argv)
-    args.notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    missing = [str(path) for path in args.notebooks if not path.is_file()]
-    if missing:
-        parser.error(f"no such notebook: {', '.join(missing)}")
-    out = args.out.resolve()
-    if out.exists() and not out.is_dir():
-        parser.error(f"--out {args.out} is a file; name a folder (it is created if missing)")
-    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
-        parser.error(f"cannot write the report into {args.out}: its parent folder must exist and "
-                     "be writable")
-    return args
+    return check_notebooks_and_out(parser, parser.parse_args(argv), ROOT / "notebooks",
+                                   "the report")
 
 
 def title_of(nb, path):
