@@ -50,9 +50,41 @@ VARIANTS = {
         ("SIGMOID_EPOCHS = 3 ", "SIGMOID_EPOCHS = 10"),
         ('sigmoid_model = dense_model("sigmoid")', 'sigmoid_model = dense_model("relu")')],
         "sigmoid_history"),
+    "02_adam_lr_0.01": ("02", [("LEARNING_RATE = 0.001  # Adam's",
+                                "LEARNING_RATE = 0.01  # Adam's")], "history"),
+    "02_one_hidden_layer": ("02", [(
+        "        keras.layers.Dense(200, activation=activation),\n"
+        "        keras.layers.Dense(100, activation=activation),\n"
+        "        keras.layers.Dense(60, activation=activation),\n"
+        "        keras.layers.Dense(30, activation=activation),\n",
+        "        keras.layers.Dense(200, activation=activation),\n")], "history"),
+    "04_fewer_filters": ("04", [(
+        '        keras.layers.Conv2D(6, 3, padding="same", activation="relu"),              # 28×28×6\n'
+        '        keras.layers.Conv2D(12, 6, strides=2, padding="same", activation="relu"),  # 14×14×12\n'
+        '        keras.layers.Conv2D(24, 6, strides=2, padding="same", activation="relu"),  # 7×7×24\n',
+        '        keras.layers.Conv2D(4, 3, padding="same", activation="relu"),\n'
+        '        keras.layers.Conv2D(8, 6, strides=2, padding="same", activation="relu"),\n'
+        '        keras.layers.Conv2D(12, 6, strides=2, padding="same", activation="relu"),\n')],
+        "history"),
+    "05_no_batch_norm": ("05", [
+        ("def conv_bn_relu(filters, size, strides=1):\n"
+         "    return [\n"
+         '        keras.layers.Conv2D(filters, size, strides=strides, padding="same", use_bias=False),\n'
+         "        keras.layers.BatchNormalization(scale=False),\n"
+         '        keras.layers.Activation("relu"),\n'
+         "    ]\n",
+         "def conv_bn_relu(filters, size, strides=1):\n"
+         '    return [keras.layers.Conv2D(filters, size, strides=strides, padding="same", '
+         'activation="relu")]\n'),
+        ("        keras.layers.Dense(200, use_bias=False),\n"
+         "        keras.layers.BatchNormalization(scale=False),\n"
+         '        keras.layers.Activation("relu"),\n',
+         '        keras.layers.Dense(200, activation="relu"),\n')], "history"),
     "05_no_dropout": ("05", [("DROPOUT = 0.3 ", "DROPOUT = 0 ")], "history"),
     # Not an exercise: the notebook as it is, recording its first run (the sigmoid that stalls).
     "02_sigmoid_stalls": ("02", [], "sigmoid_history"),
+    # Not an exercise: 03 as it is, recording its decay run (the one without dropout).
+    "03_decay_without_dropout": ("03", [], "decay_history"),
 }
 
 # Appended to the notebook: what the final model did, read from the kernel's variables.
