@@ -197,7 +197,8 @@ def markdown(results):
                   "| variant | notebook | changes | final val. accuracy | wrong /10,000 | seeds | "
                   "measured with |", "|---|---|---|---|---|---|---|"]
         for name, v in sorted(results["variants"].items()):
-            changes = "; ".join(f"`{new.strip()}`" for _, new in v["changes"]) or "none"
+            changes = "; ".join(f"`{line.strip()}`" for _, new in v["changes"]
+                                for line in new.strip().splitlines()) or "none"  # one table row
             lines.append(f"| {name} | {v['notebook']} | {changes} | {v['final_median']:.2%} | "
                          f"{v['wrong_median']:g} | {', '.join(map(str, v['seeds']))} | "
                          f"`{v['command']}` ({v['date']}) |")
