@@ -46,7 +46,16 @@ def batch_norm_values(model, images, layer=None):
 
 def show_batch_norm(model, images, layer=None):
     """One layer's values before its activation, without and with batch normalisation, per
-    channel over a batch of digits."""
+    channel over a batch of digits.
+
+    A model with no batch normalisation at all (notebook 05's exercise 1 takes it out) gets a
+    printed note instead of a picture, so that running the whole notebook still works."""
+    check_model(model, "show_batch_norm")
+    if layer is None and not any(isinstance(found, keras.layers.BatchNormalization)
+                                 for found in model.layers):
+        print("This model has no BatchNormalization layer (exercise 1 took them out?): "
+              "no picture of what batch normalisation does.")
+        return None
     before, after = batch_norm_values(model, images, layer)
     norm = _batch_norm_layer(model, layer, "show_batch_norm")
     channels = before.shape[-1]

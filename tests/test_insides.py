@@ -427,6 +427,15 @@ def test_batch_norm_centres_and_scales_each_channel(batch_norm_model, digits):
         batch_norm_values(batch_norm_model, images, layer=2)
 
 
+def test_without_batch_normalisation_the_picture_is_a_note_not_an_error(conv_model, capsys):
+    """05's exercise 1 takes batch normalisation out: running the notebook on must still work."""
+    images = np.zeros((4, 28, 28, 1), "float32")
+    assert show_batch_norm(conv_model, images) is None
+    assert "no BatchNormalization layer" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="the model has no BatchNormalization layer"):
+        batch_norm_values(conv_model, images)   # the numbers cannot be made up
+
+
 # --- pyplot ---------------------------------------------------------------------------------
 
 def test_no_picture_leaves_a_pyplot_figure_behind():
