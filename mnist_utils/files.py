@@ -272,6 +272,11 @@ def _open(path):
 _read = {}  # path -> (version, items, md5): each version of a file is read once per process
 
 
+def clear_cache():
+    """Forget the files read so far: the next use reads and checks each one again."""
+    _read.clear()
+
+
 def read_items(path, role):
     """The images (n, 28, 28) or labels (n,) of one IDX file, as uint8, checked but for its md5."""
     return _read_and_check(path, role)[0]
