@@ -5,7 +5,8 @@
 - `mnist_utils.data`: the MNIST files as tf.data datasets (found locally or downloaded, verified).
 - `mnist_utils.accelerators`: where Keras trains on this machine (a tf.distribute strategy, or a
   keras.distribution on JAX), in one call.
-- `mnist_utils.plots`: a live training plot and the pictures of digits the notebooks show.
+- `mnist_utils.plots`: a live training plot and the pictures of digits the notebooks show, with
+  the numbers they draw (`confusion_counts`, `mistakes`).
 - `mnist_utils.insides`: pictures of the model's insides (logits, weights, slopes, filters,
   batch normalisation), each drawn from the learner's own model and digits.
 """
@@ -42,7 +43,10 @@ from mnist_utils.insides import (  # noqa: E402
 )
 from mnist_utils.plots import (  # noqa: E402
     LivePlot,
+    Mistakes,
+    confusion_counts,
     font_digits,
+    mistakes,
     plot_confusion_matrix,
     plot_learning_rate,
     show_digits,
@@ -55,14 +59,17 @@ __all__ = [
     "Accelerator",
     "ConvolutionStep",
     "LivePlot",
+    "Mistakes",
     "MnistDataError",
     "batch_norm_values",
+    "confusion_counts",
     "convolution_step",
     "filters_and_feature_maps",
     "find_accelerator",
     "font_digits",
     "load_digits",
     "logits_and_probabilities",
+    "mistakes",
     "mnist_files",
     "plot_confusion_matrix",
     "plot_learning_rate",
