@@ -7,6 +7,8 @@ notebooks run unchanged but train on a few batches only. Set them yourself to ov
 and turn warnings raised by mnist_utils into errors.
 """
 import os
+import re
+from pathlib import Path
 
 os.environ.setdefault("KERAS_MAX_EPOCHS", "2")
 os.environ.setdefault("KERAS_MAX_STEPS_PER_EPOCH", "30")
@@ -14,10 +16,14 @@ os.environ.setdefault("KERAS_MAX_STEPS_PER_EPOCH", "30")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The live training plot draws once at the end instead of updating while fit runs.
 os.environ.setdefault("MNIST_LIVE_PLOT", "0")
-# Any warning raised from our own package is an error, in the tests and in the notebook kernels.
-os.environ.setdefault("PYTHONWARNINGS", ",".join(
-    f"error:::mnist_utils.{module}" for module in (
-        "data", "accelerators", "plots", "_figures", "fonts", "draw", "backends",
-        "_tf_strategies", "_jax_distribution", "insides", "_insides_common", "_insides_softmax",
-        "_insides_activations", "_insides_shifts", "_insides_convolutions",
-        "_insides_batch_norm")))
+# Any warning raised from our own package is an error, in the tests and in the notebook kernels:
+# every module in mnist_utils/, read from the folder (importing the package would start Keras).
+PACKAGE_MODULES = sorted("mnist_utils" if path.stem == "__init__" else f"mnist_utils.{path.stem}"
+                         for path in (Path(__file__).parent / "mnist_utils").glob("*.py"))
+os.environ.setdefault("PYTHONWARNINGS", ",".join(f"error:::{name}" for name in PACKAGE_MODULES))
+
+
+def pytest_configure(config):
+    """The same in this process, which read PYTHONWARNINGS before this file set it."""
+    for name in PACKAGE_MODULES:
+        config.addinivalue_line("filterwarnings", f"error:::{re.escape(name)}$")
