@@ -1,6 +1,6 @@
 """Run by tests/test_jax_distribution.py in a fresh process on Keras' JAX backend.
 
-    python tests/jax_worker.py NOTEBOOK EPOCHS STEPS SHARE.npy
+    PYTHONPATH=.:tools python tests/jax_worker.py NOTEBOOK EPOCHS STEPS SHARE.npy
 
 Runs the notebook's Setup and Parameters cells (find_accelerator picks the distribution: the
 environment says how many host devices, or which cluster), builds its model with its own Model
@@ -13,11 +13,10 @@ import json
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tools")]
+import numpy as np
+from notebook_code import cell_text, code_until, load  # tools/: helpers.worker_env's PYTHONPATH
 
-import numpy as np  # noqa: E402
-from notebook_code import cell_text, code_until, load  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def model_cell(nb):

@@ -1,7 +1,7 @@
 """Run by tests/test_accelerators.py in a fresh TensorFlow process: find_accelerator, then train
 on the project's own training data (mnist_utils.training_dataset, the genuine files).
 
-    python tests/strategy_worker.py MODE SHARE.npy
+    PYTHONPATH=.:tools python tests/strategy_worker.py MODE SHARE.npy
 
 MODE "fit": the machine as it is (TF_CONFIG, TPU hints and the like come from the environment),
 a few steps of model.fit as the notebooks train. "two-cpus-fit": the CPU split into 2 logical
@@ -13,15 +13,11 @@ epoch. Fingerprints of the digits go to SHARE.npy; the last line printed is RESU
 """
 import json
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from jax_worker import fingerprints  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from jax_worker import fingerprints
 
 mode, share_path = sys.argv[1], sys.argv[2]
 if mode == "two-cpus-fit":

@@ -1,13 +1,11 @@
 """The benchmarks' own correctness: README's results are what they wrote, and the original
 codelab we compare against is the one the issue describes (its models and its reader)."""
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "benchmarks")]
 
 
 def test_readme_results_are_what_the_benchmarks_wrote():

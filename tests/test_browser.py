@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_harness import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip, free_port
+from helpers import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "01_softmax.ipynb"

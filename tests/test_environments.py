@@ -14,11 +14,11 @@ temporary git config), in which the tag of __version__ is made where the clone h
 import json
 import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+import sync_notebooks
 
 import mnist_utils
 
@@ -26,8 +26,6 @@ REPO = Path(__file__).resolve().parents[1]
 STANDIN = Path(__file__).resolve().parent / "colab_standin"
 ENVIRONMENTS = tomllib.loads((REPO / ".ci" / "stacks.toml").read_text())["environment"]
 ALL_NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("0*.ipynb"))
-sys.path.insert(0, str(REPO / "tools"))
-import sync_notebooks  # noqa: E402
 
 # What the environments must not inherit from the test run: a backend or cluster chosen for it,
 # and the path that would import this checkout's mnist_utils instead of the one installed there.

@@ -4,18 +4,14 @@ solved exercise from an unsolved one: every check says "Not yet" on the notebook
 import contextlib
 import io
 import re
-import sys
 from pathlib import Path
 
 import keras
 import pytest
+from accuracy import VARIANTS  # the exercise variants whose results the text states
+from notebook_code import cell_text, code_until, load, notebook_paths
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
-from notebook_code import cell_text, code_until, load, notebook_paths  # noqa: E402
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from accuracy import VARIANTS  # noqa: E402  (the exercise variants whose results the text states)
 
 
 def try_this(nb):

@@ -10,7 +10,7 @@ import gzip
 import shutil
 
 import pytest
-from test_data import N_TRAIN, NAMES, ids, tiny_contents, write_files
+from helpers import N_TRAIN, NAMES, ids, tiny_contents, write_files
 
 from mnist_utils import data, files as mnist_files_module
 from mnist_utils.data import MnistDataError

@@ -6,15 +6,12 @@ runs of the notebooks (README's results table comes from the same file).
 import ast
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from notebook_code import cell_text, code_until, load, notebook_paths
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
-from notebook_code import cell_text, code_until, load, notebook_paths  # noqa: E402
-
 NOTEBOOKS = notebook_paths()
 MEASURED = json.loads((REPO / "benchmarks" / "results" / "accuracy.json").read_text())["notebooks"]
 SERIES_TITLE = "a 99.5% MNIST classifier"    # the series' goal, a name rather than a claim
@@ -247,7 +244,6 @@ def test_dropouts_own_effect_states_the_recorded_validation_losses():
 
 
 def test_the_variants_are_the_changes_their_exercises_show():
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from accuracy import VARIANTS
     runs = {name for runs in EXERCISE_RUNS.values() for kind, name in runs if kind == "variant"}
     assert runs | NOT_EXERCISES == set(VARIANTS)

@@ -1,17 +1,14 @@
 """The notebooks' structure, metadata and models (nbval runs them top to bottom separately)."""
 import re
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sync_notebooks
+from notebook_code import cell_text as text, code_until, load, notebook_paths
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
-import sync_notebooks  # noqa: E402
-from notebook_code import cell_text as text, code_until, load, notebook_paths  # noqa: E402
-
 NOTEBOOKS = notebook_paths()
 SECTIONS = ["Setup", "Parameters", "Data", "Model", "Training", "Predictions", "Try this"]
 

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
+from notebook_code import cell_text, load, notebook_paths
 
 import mnist_utils
 
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-sys.path.insert(0, str(REPO / "tools"))
-from notebook_code import cell_text, load, notebook_paths  # noqa: E402
 
 
 def declared(requirements):

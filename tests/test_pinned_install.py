@@ -9,15 +9,13 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+import sync_notebooks
+from notebook_code import cell_text, load, notebook_paths
 
 import mnist_utils
 
 REPO = Path(__file__).resolve().parents[1]
 STANDIN = Path(__file__).resolve().parent / "colab_standin"
-sys.path.insert(0, str(REPO / "tools"))
-import sync_notebooks  # noqa: E402
-from notebook_code import cell_text, load, notebook_paths  # noqa: E402
-
 TAG = "v" + mnist_utils.__version__
 
 

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import nbformat
+from notebook_runner import Progress
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_ALL = REPO / "tools" / "run_all.py"
-sys.path.insert(0, str(REPO / "tools"))
-from notebook_runner import Progress  # noqa: E402
 # What the kernels print when they start, which a teacher's terminal must not show.
 KERNEL_NOISE = ("cuInit", "cuda_platform", "cudart_stub", "cpu_feature_guard", "absl::",
                 "without encryption", "IPKernelApp")

@@ -26,17 +26,15 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from browser_harness import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip, free_port
+from build_site import site_url
+from helpers import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip, free_port
+from sync_notebooks import COLAB_BADGE, KAGGLE_BADGE, notebook_links, repository_url
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_SITE = REPO / "tools" / "build_site.py"
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 DOCS = sorted(p.stem for p in (REPO / "notebooks").glob("*.md"))  # pages after the notebooks
 SCORE = re.compile(r"Validation accuracy \d\d\.\d\d%: [\d,]+ of 10,000 digits")
-sys.path.insert(0, str(REPO / "tools"))
-from build_site import site_url  # noqa: E402
-from sync_notebooks import (COLAB_BADGE, KAGGLE_BADGE, notebook_links,  # noqa: E402
-                            repository_url)
 
 
 def build(*args, cwd):
