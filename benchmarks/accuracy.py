@@ -18,7 +18,6 @@ notebooks can be measured in several sittings). Needs the MNIST files (MNIST_DAT
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -27,11 +26,8 @@ from pathlib import Path
 
 import nbclient
 import nbformat
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT / "tools"))
-from notebook_code import cell_text, load, notebook_paths, with_seed  # noqa: E402
+from _plumbing import command, machine, read_results, write_results
+from notebook_code import cell_text, load, notebook_paths, with_seed
 
 TARGETS = {"01": 0.915, "02": 0.975, "03": 0.980, "04": 0.990, "05": 0.995}
 TARGET_MIN = {"05": 0.994}
@@ -87,17 +83,17 @@ VARIANTS = {
     "03_decay_without_dropout": ("03", [], "decay_history"),
 }
 
-# Appended to the notebook: what the final model did, read from the kernel's variables.
-REPORT_CELL = """import json as _json
+# Appended to the notebook: what the final model did, read from the kernel's variables (the
+# versions by _plumbing.versions, run in the kernel).
+REPORT_CELL = """import json as _json, runpy as _runpy
 print("@@RESULT@@" + _json.dumps({
     "val_accuracy": [float(a) for a in HISTORY.history["val_accuracy"]],
     "val_loss": [float(a) for a in HISTORY.history["val_loss"]],
     "wrong": int(wrong) if HISTORY is history else round(
         10_000 * (1 - HISTORY.history["val_accuracy"][-1])),  # another model's run: from its accuracy
     "device": accelerator.description,
-    "versions": {"keras": keras.__version__, keras.backend.backend():
-                 __import__(keras.backend.backend()).__version__},
-}))"""
+    "versions": _runpy.run_path(PLUMBING)["versions"](),
+}))""".replace("PLUMBING", repr(str(Path(__file__).with_name("_plumbing.py"))))
 
 
 def _seconds(cell):
@@ -219,10 +215,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.environ.setdefault("MNIST_LIVE_PLOT", "0")  # draw the live plot once, at the end
 
-    out = RESULTS / "accuracy.json"
-    results = json.loads(out.read_text()) if out.exists() else {"notebooks": {}, "runs": {}}
+    results = read_results("accuracy", {"notebooks": {}, "runs": {}})
     if args.variants:
-        return measure_variants(args, results, out, argv)
+        return measure_variants(args, results, argv)
     for path in notebook_paths():
         if path.name[:2] not in args.notebooks:
             continue
@@ -233,22 +228,18 @@ def main(argv=None):
                   f"{max(run['val_accuracy']):.2%}, {run['wrong']} wrong, "
                   f"{run['seconds_per_epoch']:.1f} s/epoch. {run['device']}", flush=True)
             runs.append(run)
-        command = "python benchmarks/accuracy.py " + " ".join(argv or sys.argv[1:])
         results["runs"][path.name] = runs
         results["notebooks"][path.name] = {**summarise(runs), "date": date.today().isoformat(),
-                                           "command": command}
+                                           "command": command(__file__, argv)}
         results.update(date=date.today().isoformat(), versions=runs[0]["versions"],
-                       machine=f"{platform.machine()}, {os.cpu_count()} CPU cores", command=command)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2) + "\n")
-        (RESULTS / "accuracy.md").write_text(markdown(results) + "\n")
+                       machine=machine(), command=command(__file__, argv))
+        write_results("accuracy", results, markdown(results))
     print(markdown(results))
 
 
-def measure_variants(args, results, out, argv):
+def measure_variants(args, results, argv):
     """Run each named exercise variant with each seed; record it under "variants"."""
     paths = {p.name[:2]: p for p in notebook_paths()}
-    command = "python benchmarks/accuracy.py " + " ".join(argv or sys.argv[1:])
     for name in args.variants:
         runs = []
         for seed in args.seeds:
@@ -259,9 +250,9 @@ def measure_variants(args, results, out, argv):
             runs.append(run)
         results.setdefault("variants", {})[name] = {
             **summarise(runs), "runs": runs, "notebook": paths[VARIANTS[name][0]].name,
-            "changes": VARIANTS[name][1], "date": date.today().isoformat(), "command": command}
-        out.write_text(json.dumps(results, indent=2) + "\n")
-        (RESULTS / "accuracy.md").write_text(markdown(results) + "\n")
+            "changes": VARIANTS[name][1], "date": date.today().isoformat(),
+            "command": command(__file__, argv)}
+        write_results("accuracy", results, markdown(results))
     print(markdown(results))
 
 

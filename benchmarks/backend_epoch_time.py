@@ -1,8 +1,8 @@
 """Seconds per training epoch of every notebook on Keras' TensorFlow and JAX backends, side by
 side on this machine.
 
-Each run is a fresh process (Keras picks its backend once, when it starts) that builds the
-notebook's model exactly as the notebook does (its code up to the Training section, so the same
+Each run is a fresh process (benchmarks/backend_epoch_worker.py: Keras picks its backend once,
+when it starts) that builds the notebook's model exactly as the notebook does (its code up to the Training section, so the same
 data, model, optimizer and accelerator) and trains it with `model.fit` on the notebook's training
 and validation data, as the notebook does. The first epoch (tracing, compiling) is not counted.
 The two backends alternate in the order TensorFlow, JAX, JAX, TensorFlow (with --repeats 2), so
@@ -16,40 +16,24 @@ Writes benchmarks/results/backend_epoch_time.json and .md.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-BACKENDS = ("tensorflow", "jax")
+from _plumbing import ROOT, command, machine, read_results, write_results
 
-RUN = """
-import json, sys
-from pathlib import Path
-sys.path.insert(0, {benchmarks!r})
-from epoch_time import build, epoch_seconds  # the same build and timer as epoch_time.py
-nb = build(Path({path!r}))
-histories = []
-seconds = epoch_seconds(lambda callbacks: histories.append(nb["model"].fit(
-    nb["training_data"], validation_data=nb["validation_data"], epochs={epochs}, verbose=0,
-    callbacks=callbacks)))
-import mnist_utils
-print("RESULT " + json.dumps({{"seconds": seconds[1:], "versions": mnist_utils.versions(),
-                              "device": nb["accelerator"].description,
-                              "val_accuracy": histories[0].history["val_accuracy"][-1]}}))
-"""
+WORKER = Path(__file__).with_name("backend_epoch_worker.py")
+BACKENDS = ("tensorflow", "jax")
 
 
 def run(path, backend, epochs):
+    """One fresh process on `backend` (benchmarks/backend_epoch_worker.py); what it measured."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_MAX_")}
     env.update(KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", MNIST_LIVE_PLOT="0")
-    code = RUN.format(benchmarks=str(ROOT / "benchmarks"), path=str(path), epochs=epochs)
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, text=True,
-                          capture_output=True)
+    done = subprocess.run([sys.executable, str(WORKER), str(path), str(epochs)], env=env,
+                          cwd=ROOT, text=True, capture_output=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
         sys.exit(f"{path.name} on {backend} failed:\n{done.stderr[-3000:]}")
@@ -63,11 +47,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=1,
                         help="pairs of runs per backend, in the order TF JAX JAX TF ...")
     args = parser.parse_args(argv)
-    command = "python benchmarks/backend_epoch_time.py " + " ".join(argv or sys.argv[1:])
-    out = RESULTS / "backend_epoch_time.json"  # rows of other notebooks are kept
-    results = json.loads(out.read_text()) if out.exists() else {"notebooks": {}}
-    results.update(date=date.today().isoformat(),
-                   machine=f"{platform.machine()}, {os.cpu_count()} CPU cores")
+    results = read_results("backend_epoch_time", {"notebooks": {}})  # other notebooks' rows stay
+    results.update(date=date.today().isoformat(), machine=machine())
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         if path.name[:2] not in args.notebooks:
             continue
@@ -82,7 +63,7 @@ def main(argv=None):
                          "max": round(max(s), 2), "epochs_timed": len(s)}
                for backend, s in seconds.items()}
         row["jax_over_tensorflow"] = round(row["jax"]["median"] / row["tensorflow"]["median"], 2)
-        results["notebooks"][path.name] = {**row, "command": command}
+        results["notebooks"][path.name] = {**row, "command": command(__file__, argv)}
         print(f"{path.name}: TensorFlow {row['tensorflow']['median']:.2f} s/epoch, "
               f"JAX {row['jax']['median']:.2f} s/epoch", flush=True)
     results["command"] = "python benchmarks/backend_epoch_time.py"
@@ -96,9 +77,7 @@ def main(argv=None):
                  for b in BACKENDS]
         lines.append(f"| {name} | {cells[0]} | {cells[1]} | {row['jax_over_tensorflow']:.2f} | "
                      f"{row['tensorflow']['epochs_timed']} | `{row['command'].strip()}` |")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / "backend_epoch_time.md").write_text("\n".join(lines) + "\n")
+    write_results("backend_epoch_time", results, "\n".join(lines))
     print("\n".join(lines))
 
 

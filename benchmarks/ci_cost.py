@@ -6,16 +6,13 @@ Runs `python -m pytest` from the repository's root (the unit tests and every not
 nbval), and writes its wall time and closing line to benchmarks/results/ci_cost.json and .md.
 """
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+from _plumbing import ROOT, machine, write_results
+
 COMMAND = [sys.executable, "-m", "pytest"]
 
 
@@ -25,13 +22,11 @@ def main():
     seconds = time.perf_counter() - started
     summary = (done.stdout.strip().splitlines() or [""])[-1].strip("= ")
     result = {"date": date.today().isoformat(), "command": "python -m pytest",
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+              "machine": machine(),
               "seconds": round(seconds, 1), "exit_code": done.returncode, "summary": summary}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ci_cost.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "ci_cost.md").write_text(
-        f"`python -m pytest`: {seconds / 60:.1f} min wall time on {result['machine']} "
-        f"({summary}, exit code {done.returncode}).\n")
+    write_results("ci_cost", result,
+                  f"`python -m pytest`: {seconds / 60:.1f} min wall time on {result['machine']} "
+                  f"({summary}, exit code {done.returncode}).")
     print(json.dumps(result, indent=2))
     return done.returncode
 

@@ -18,19 +18,12 @@ Writes benchmarks/results/epoch_time.json and epoch_time.md.
 import argparse
 import contextlib
 import io
-import json
-import os
-import platform
 import statistics
-import sys
 import time
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT / "tools"))
-from notebook_code import code_until, load, notebook_paths  # noqa: E402
+from _plumbing import command, machine, read_results, versions, write_results
+from notebook_code import code_until, load, notebook_paths
 
 TARGET = 1.05
 
@@ -100,17 +93,13 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=3, help="per run; the first is not timed")
     parser.add_argument("--repeats", type=int, default=4, help="pairs of runs (ABBA order)")
     args = parser.parse_args(argv)
-    import tensorflow as tf
-
-    out = RESULTS / "epoch_time.json"  # earlier results of other notebooks are kept
-    results = json.loads(out.read_text()) if out.exists() else {"notebooks": {}}
-    command = "python benchmarks/epoch_time.py " + " ".join(argv or sys.argv[1:])
-    results.update(date=date.today().isoformat(), tensorflow=tf.__version__, target=TARGET,
-                   machine=f"{platform.machine()}, {os.cpu_count()} CPU cores", command=command)
+    results = read_results("epoch_time", {"notebooks": {}})  # other notebooks' rows are kept
+    results.update(date=date.today().isoformat(), **versions("tensorflow"), target=TARGET,
+                   machine=machine(), command=command(__file__, argv))
     for path in notebook_paths():
         if path.name[:2] in args.notebooks:
             r = measure(path, args.epochs, args.repeats)
-            results["notebooks"][path.name] = r = {**r, "command": command}
+            results["notebooks"][path.name] = r = {**r, "command": command(__file__, argv)}
             print(f"{path.name}: {r['tf_data_seconds']:.2f} s/epoch with tf.data, "
                   f"{r['in_memory_seconds']:.2f} s in memory, ratio {r['ratio']:.3f}", flush=True)
     lines = ["| notebook | s/epoch, mnist_utils tf.data | s/epoch, in-memory arrays | "
@@ -120,9 +109,7 @@ def main(argv=None):
               f"{r['ratio']:.2f} ({r['ratio_min']:.2f}–{r['ratio_max']:.2f}) | "
               f"{'yes' if r['ratio'] <= TARGET else 'NO'} | {r['pairs']} × {r['epochs_timed']} |"
               for name, r in sorted(results["notebooks"].items())]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / "epoch_time.md").write_text("\n".join(lines) + "\n")
+    write_results("epoch_time", results, "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -17,19 +17,14 @@ Results are added to benchmarks/results/frontier.json (one record per configurat
 replacing an earlier record of the same pair) and summarised in frontier.md.
 """
 import argparse
-import json
 import os
-import platform
 import statistics
-import sys
 import time
 from datetime import date, datetime
-from pathlib import Path
+
+from _plumbing import command, machine, read_results, versions, write_results
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 # convs: (filters, kernel size, stride) for each convolution.
 BASE = dict(convs=[(24, 6, 1), (48, 5, 2), (64, 4, 2)], dense=200, dropout=0.3, batch=128,
@@ -83,7 +78,7 @@ def train(c, seed):
     keras.utils.set_random_seed(seed)
     model = build(c)
     schedule = keras.callbacks.LearningRateScheduler(lambda epoch: c["rate"] * c["decay"] ** epoch)
-    files._read.clear()  # read and check the files as a fresh notebook does, timed
+    files.clear_cache()  # read and check the files as a fresh notebook does, timed
     started = time.perf_counter()
     training = mnist_utils.training_dataset(c["batch"], seed=seed)
     validation = mnist_utils.validation_dataset()
@@ -108,13 +103,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import keras
 
-    out = RESULTS / "frontier.json"
-    results = json.loads(out.read_text()) if out.exists() else {"runs": []}
-    backend = keras.backend.backend()
-    results.update(date=date.today().isoformat(),
-                   command="python benchmarks/frontier.py " + " ".join(argv or sys.argv[1:]),
-                   versions={"keras": keras.__version__, backend: __import__(backend).__version__},
-                   machine=f"{platform.machine()}, {os.cpu_count()} CPU cores")
+    results = read_results("frontier", {"runs": []})
+    results.update(date=date.today().isoformat(), command=command(__file__, argv),
+                   versions=versions(), machine=machine())
     run = datetime.now().isoformat(timespec="seconds")
     for i, seed in enumerate(args.seeds):
         names = list(args.configs)
@@ -125,11 +116,11 @@ def main(argv=None):
             r = {"config": name, "seed": seed, "run": run, **trained,
                  "settings": config(name) if name != ORIGINAL else "benchmarks/codelab.py model_05",
                  "date": date.today().isoformat(),
-                 "versions": f"Keras {keras.__version__} on {keras.backend.backend()}",
-                 "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores"}
+                 "versions": f"Keras {results['versions']['keras']} on {keras.backend.backend()}",
+                 "machine": machine()}
             results["runs"] = [x for x in results["runs"]
                                if (x["config"], x["seed"]) != (name, seed)] + [r]
-            out.write_text(json.dumps(results, indent=2) + "\n")
+            write_results("frontier", results)
             print(f"{name} seed {seed}: {r['val_accuracy']:.2%} in {r['fit_seconds']:.0f} s "
                   f"({r['params']:,} parameters)", flush=True)
     write_summary(results)
@@ -177,7 +168,7 @@ def write_summary(results):
             lines.append(f"| {name} | {describe(name)} | {len(runs)} | {statistics.median(acc):.2%} "
                          f"({min(acc):.2%}–{max(acc):.2%}) | {ratio} | "
                          f"{runs[0]['params']:,} |")
-    (RESULTS / "frontier.md").write_text("\n".join(lines) + "\n")
+    write_results("frontier", markdown="\n".join(lines))
     print("\n".join(lines))
 
 

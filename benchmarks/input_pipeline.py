@@ -23,27 +23,24 @@ Usage: MNIST_DATA_DIR=../shared/mnist python benchmarks/input_pipeline.py
 """
 import argparse
 import datetime
-import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import codelab  # noqa: E402
+from _plumbing import RESULTS, versions, write_results  # noqa: E402  (before mnist_utils)
 from mnist_utils import data, files as mnist_files  # noqa: E402
 
 BATCH_SIZE = 128
 STEPS = 60_000 // BATCH_SIZE  # full batches in an epoch, for both readers
 IMAGES = {"training": STEPS * BATCH_SIZE, "validation": 10_000}
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 # --- The two readers, as their notebooks make them ---------------------------------------
@@ -57,7 +54,7 @@ def original(files, split):
 
 def ours(files, split):
     """Ours as a fresh process makes it: files read from disk, decompressed and checked."""
-    mnist_files._read.clear()
+    mnist_files.clear_cache()
     prefix = "train" if split == "training" else "test"
     for role in (f"{prefix}_images", f"{prefix}_labels"):
         mnist_files.check_file(files[role], role, data.MNIST_FILES[role].md5)
@@ -177,7 +174,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     results = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
-               "tensorflow": tf.__version__, "keras": keras.__version__,
+               **versions("tensorflow", "keras"),
                "cpu_count": os.cpu_count(), "device": device_name(),
                "load_average": os.getloadavg()[0], "repeats": args.repeats,
                "batch_size": BATCH_SIZE}
@@ -186,9 +183,7 @@ def main(argv=None):
     results["reading"] = reading_speeds(files, args.repeats)
     report = markdown(results)
     print(report)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "input_pipeline.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "input_pipeline.md").write_text(report)
+    write_results("input_pipeline", results, report, folder=args.out)
 
 
 if __name__ == "__main__":

@@ -7,15 +7,11 @@ Runs the notebook twice exactly as benchmarks/accuracy.py does and compares the 
 accuracy and loss after every epoch. Writes benchmarks/results/repeatability.json and .md.
 """
 import argparse
-import json
 import os
-import platform
-import sys
 from datetime import date
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import RESULTS, notebook_paths, run_notebook  # noqa: E402
+from _plumbing import command, machine, write_results
+from accuracy import notebook_paths, run_notebook
 
 
 def main(argv=None):
@@ -29,20 +25,17 @@ def main(argv=None):
     accuracy_gap = max(abs(a - b) for a, b in zip(first["val_accuracy"], second["val_accuracy"]))
     loss_gap = max(abs(a - b) for a, b in zip(first["val_loss"], second["val_loss"]))
     result = {"date": date.today().isoformat(), "notebook": path.name, "seed": args.seed,
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-              "device": first["device"], "versions": first["versions"],
-              "command": "python benchmarks/repeatability.py " + " ".join(argv or sys.argv[1:]),
+              "machine": machine(), "device": first["device"], "versions": first["versions"],
+              "command": command(__file__, argv),
               "final_accuracies": [first["val_accuracy"][-1], second["val_accuracy"][-1]],
               "wrong": [first["wrong"], second["wrong"]],
               "largest_accuracy_gap": accuracy_gap, "largest_loss_gap": loss_gap}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "repeatability.json").write_text(json.dumps(result, indent=2) + "\n")
     text = (f"{path.name}, seed {args.seed}, run twice: final validation accuracy "
             f"{first['val_accuracy'][-1]:.2%} and {second['val_accuracy'][-1]:.2%} "
             f"({first['wrong']} and {second['wrong']} digits wrong); largest difference over the "
             f"{len(first['val_accuracy'])} epochs: {accuracy_gap:.2%} in accuracy, "
             f"{loss_gap:.4f} in loss.")
-    (RESULTS / "repeatability.md").write_text(text + "\n")
+    write_results("repeatability", result, text)
     print(text)
 
 

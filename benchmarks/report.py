@@ -6,12 +6,10 @@ Reads benchmarks/results/*.json and *.md as the benchmark scripts left them and 
 text between the `results:begin` and `results:end` markers in README.md. A benchmark that has
 not been run shows as "not measured", with the command that measures it.
 """
-import json
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+from _plumbing import RESULTS, ROOT, read_results
+
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 SECTIONS = [
@@ -42,10 +40,10 @@ def describe(data):
 
 
 def section(name, title, command):
-    md, js = RESULTS / f"{name}.md", RESULTS / f"{name}.json"
+    md = RESULTS / f"{name}.md"
     if not md.exists():
         return f"**{title}.** Not measured yet: `{command}`.\n"
-    data = json.loads(js.read_text()) if js.exists() else {}
+    data = read_results(name, {})
     measured = describe(data)
     rerun = data.get("command", command).strip()
     table = "\n".join(line for line in md.read_text().strip().splitlines()

@@ -22,20 +22,15 @@ for other notebooks).
 import argparse
 import contextlib
 import io
-import json
 import os
-import platform
 import statistics
-import sys
 import time
 from datetime import date, datetime
-from pathlib import Path
+
+from _plumbing import command, machine, read_results, versions, write_results
+from notebook_code import cell_text, load, notebook_paths, with_seed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-sys.path[:0] = [str(ROOT), str(ROOT / "tools"), str(ROOT / "benchmarks")]
-from notebook_code import cell_text, load, notebook_paths, with_seed  # noqa: E402
 
 
 def train_ours(path, seed):
@@ -104,31 +99,25 @@ def main(argv=None):
     parser.add_argument("--add", action="store_true",
                         help="keep the notebooks' earlier pairs (same code only) next to the new ones")
     args = parser.parse_args(argv)
-    import keras
-
-    out = RESULTS / "side_by_side.json"
-    results = json.loads(out.read_text()) if out.exists() else {"notebooks": {}}
-    command = "python benchmarks/side_by_side.py " + " ".join(argv or sys.argv[1:])
-    backend = keras.backend.backend()
-    results.update(date=date.today().isoformat(), command=command,
-                   versions={"keras": keras.__version__, backend: __import__(backend).__version__},
-                   machine=f"{platform.machine()}, {os.cpu_count()} CPU cores")
+    results = read_results("side_by_side", {"notebooks": {}})
+    results.update(date=date.today().isoformat(), command=command(__file__, argv),
+                   versions=versions(), machine=machine())
     for path in notebook_paths():
         if path.name[:2] in args.notebooks:
             earlier = results["notebooks"].get(path.name, {}).get("runs", []) if args.add else []
             runs = [{**run, "run": datetime.now().isoformat(timespec="minutes")}
                     for run in measure(path, args.seeds)]
             results["notebooks"][path.name] = {
-                "runs": earlier + runs, "command": command, "date": date.today().isoformat()}
-            RESULTS.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(results, indent=2) + "\n")
+                "runs": earlier + runs, "command": command(__file__, argv),
+                "date": date.today().isoformat()}
+            write_results("side_by_side", results)
     lines = ["| notebook | original: accuracy | ours: accuracy | original: training s | "
              "ours: training s | time ours ÷ original | pairs (runs) |", "|---|---|---|---|---|---|---|"]
     for name, r in sorted(results["notebooks"].items()):
         sittings = len({run.get("run", r["date"]) for run in r["runs"]})
         lines.append(f"| {name} | " + " | ".join(summary(r["runs"])) +
                      f" | {len(r['runs'])} ({sittings}) |")
-    (RESULTS / "side_by_side.md").write_text("\n".join(lines) + "\n")
+    write_results("side_by_side", markdown="\n".join(lines))
     print("\n".join(lines))
 
 

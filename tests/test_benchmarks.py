@@ -1,11 +1,18 @@
-"""The benchmarks' own correctness: README's results are what they wrote, and the original
-codelab we compare against is the one the issue describes (its models and its reader)."""
+"""The benchmarks' own correctness: README's results are what they wrote, the plumbing they share
+(benchmarks/_plumbing.py) keeps the results' format, the backend benchmark's worker runs, and
+the original codelab we compare against is the one the issue describes (its models and reader)."""
+import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
 
 
 def test_readme_results_are_what_the_benchmarks_wrote():
@@ -17,6 +24,65 @@ def test_readme_results_are_what_the_benchmarks_wrote():
     inside = readme.split(report.BEGIN, 1)[1].split(report.END, 1)[0]
     expected = "\n" + "\n".join(report.section(*s) for s in report.SECTIONS)
     assert inside == expected, "run `python benchmarks/report.py` after a benchmark"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in RESULTS.glob("*.json")))
+def test_the_shared_writer_keeps_the_results_format(name, tmp_path):
+    """Each result file read and written again by _plumbing comes out byte for byte the same."""
+    from _plumbing import read_results, write_results
+
+    markdown = (RESULTS / f"{name}.md").read_text()
+    write_results(name, read_results(name, None), markdown, folder=tmp_path)
+    assert (tmp_path / f"{name}.json").read_text() == (RESULTS / f"{name}.json").read_text()
+    assert (tmp_path / f"{name}.md").read_text() == markdown
+    assert read_results(name, {"none": True}, folder=tmp_path / "elsewhere") == {"none": True}
+
+
+def test_the_machine_versions_and_command_line_a_result_records():
+    import keras
+    import numpy as np
+    from _plumbing import command, machine, versions
+
+    assert re.fullmatch(r"\S+, \d+ CPU cores", machine()) and f" {os.cpu_count()} " in machine()
+    backend = keras.backend.backend()
+    assert versions() == {"keras": keras.__version__,
+                          backend: __import__(backend).__version__}
+    assert versions("numpy") == {"numpy": np.__version__}
+    assert command("/anywhere/benchmarks/frontier.py", ["--seeds", "1", "2"]) == \
+        "python benchmarks/frontier.py --seeds 1 2"
+    recorded = json.loads((RESULTS / "frontier.json").read_text())
+    assert recorded["machine"].endswith(" CPU cores") and "keras" in recorded["versions"]
+
+
+def test_accuracys_report_cell_records_the_versions_plumbing_gives(capsys):
+    """The cell accuracy.py appends to each notebook, run here on a stand-in of its variables."""
+    from types import SimpleNamespace
+
+    from _plumbing import versions
+    from accuracy import REPORT_CELL
+
+    history = SimpleNamespace(history={"val_accuracy": [0.5, 0.9], "val_loss": [1.0, 0.3]})
+    exec(REPORT_CELL.replace("HISTORY", "history"),
+         {"history": history, "wrong": 1_000, "accelerator": SimpleNamespace(description="CPU")})
+    report = json.loads(capsys.readouterr().out.split("@@RESULT@@", 1)[1])
+    assert report == {"val_accuracy": [0.5, 0.9], "val_loss": [1.0, 0.3], "wrong": 1_000,
+                      "device": "CPU", "versions": versions()}
+
+
+def test_the_backend_benchmarks_worker_times_a_notebook_in_short_mode(shared_mnist_dir):
+    """backend_epoch_worker.py as backend_epoch_time.py runs it, with the caps of conftest.py at
+    the top (2 epochs of at most 30 steps): one epoch timed after the first, and what ran."""
+    worker = REPO / "benchmarks" / "backend_epoch_worker.py"
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "MNIST_DATA_DIR": str(shared_mnist_dir),
+           "TF_CPP_MIN_LOG_LEVEL": "2", "MNIST_LIVE_PLOT": "0", "CUDA_VISIBLE_DEVICES": ""}
+    done = subprocess.run([sys.executable, str(worker), str(REPO / "notebooks" / "01_softmax.ipynb"),
+                           "2"], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.splitlines()[-1].removeprefix("RESULT "))
+    assert len(result["seconds"]) == 1 and result["seconds"][0] > 0
+    assert result["versions"].startswith("Keras 3.") and " on TensorFlow " in result["versions"]
+    assert result["device"].startswith("Keras on TensorFlow, running on ")
+    assert 0 <= result["val_accuracy"] <= 1
 
 
 # The original's parameter counts, worked out by hand from its layers (weights + biases, and for

@@ -170,6 +170,21 @@ def test_checks_are_done_once_per_file_version(tiny, monkeypatch):
     assert reads == [str(path)]
 
 
+def test_clear_cache_makes_the_next_use_read_and_check_again(tiny, monkeypatch):
+    """What a fresh process does, as the benchmarks time it (mnist_utils.files.clear_cache)."""
+    folder, table = tiny
+    data.mnist_files(folder, known_files=table)
+    reads = []
+    content = mnist_files_module._content
+    monkeypatch.setattr(mnist_files_module, "_content", lambda path: reads.append(path)
+                        or content(path))
+    mnist_files_module.clear_cache()
+    data.mnist_files(folder, known_files=table)
+    assert sorted(reads) == sorted(str(folder / (f.name + ".gz")) for f in table.values())
+    data.mnist_files(folder, known_files=table)
+    assert len(reads) == 4                                      # then read once again
+
+
 # --- Downloads (file:// mirrors) and the Keras cache ----------------------------------------
 
 @pytest.fixture
