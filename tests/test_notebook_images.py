@@ -12,14 +12,13 @@ import sys
 from pathlib import Path
 
 import nbformat
+import notebook_images
 import pytest
+from notebook_images import PICTURES
 
 REPO = Path(__file__).resolve().parents[1]
 TOOL = REPO / "tools" / "notebook_images.py"
 IMAGES = REPO / "docs" / "images"
-sys.path.insert(0, str(REPO / "tools"))
-import notebook_images  # noqa: E402
-from notebook_images import PICTURES  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SCREENSHOTS = re.compile(r"^(jupyterlab|site)_")  # browser screenshots, made by the browser tests
