@@ -153,13 +153,19 @@ def test_verify_false_skips_only_the_checksum(tmp_path):
         data.mnist_files(tmp_path, known_files=table, verify=False)
 
 
-def test_checks_are_done_once_per_file_version(tiny, monkeypatch):
-    folder, table = tiny
-    data.mnist_files(folder, known_files=table)
+def counted_reads(monkeypatch):
+    """The list of paths whose content mnist_files reads (and checks) from now on."""
     reads = []
     content = mnist_files_module._content
     monkeypatch.setattr(mnist_files_module, "_content", lambda path: reads.append(path)
                         or content(path))
+    return reads
+
+
+def test_checks_are_done_once_per_file_version(tiny, monkeypatch):
+    folder, table = tiny
+    data.mnist_files(folder, known_files=table)
+    reads = counted_reads(monkeypatch)
     data.mnist_files(folder, known_files=table)
     assert reads == []
     path = folder / "t10k-images-idx3-ubyte.gz"
@@ -174,10 +180,7 @@ def test_clear_cache_makes_the_next_use_read_and_check_again(tiny, monkeypatch):
     """What a fresh process does, as the benchmarks time it (mnist_utils.files.clear_cache)."""
     folder, table = tiny
     data.mnist_files(folder, known_files=table)
-    reads = []
-    content = mnist_files_module._content
-    monkeypatch.setattr(mnist_files_module, "_content", lambda path: reads.append(path)
-                        or content(path))
+    reads = counted_reads(monkeypatch)
     mnist_files_module.clear_cache()
     data.mnist_files(folder, known_files=table)
     assert sorted(reads) == sorted(str(folder / (f.name + ".gz")) for f in table.values())
