@@ -32,10 +32,11 @@ from typing import NamedTuple
 
 import nbformat
 
+from notebook_runner import ANSI_COLOUR, CAPS, EPOCH, STEP, Progress, execute
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 IMAGES = ROOT / "docs" / "images"
-CAPS = ("KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH")
 TRAINING_DIGITS = 60_000   # MNIST's training set: one epoch's steps × batch size covers it
 PNG = "image/png"
 DRAWS = re.compile(r"mnist_utils\.(show_\w+|plot_\w+|LivePlot)\(")  # what a picture cell calls
@@ -123,15 +124,12 @@ def png_of(nb, name, picture):
     return png
 
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-EPOCH = re.compile(r"^Epoch (\d+)/(\d+)\s*$", re.M)     # Keras' "Epoch 3/10"
-STEPS = re.compile(r"(\d+)/(\d+) ━")                     # Keras' progress bar "468/468 ━━━"
 FIT_EPOCHS = re.compile(r"\.fit\((?:[^()]|\([^()]*\))*?\bepochs\s*=\s*(\w+)", re.S)
 BATCH = re.compile(r"batch_images: \((\d+),")            # what the Data cell prints
 
 
 def printed(cell):
-    return ANSI.sub("", "".join(output.get("text", "") for output in cell.get("outputs", [])
+    return ANSI_COLOUR.sub("", "".join(output.get("text", "") for output in cell.get("outputs", [])
                                 if output.get("output_type") == "stream"))
 
 
@@ -160,7 +158,7 @@ def short_training(nb):
                 reasons.append(f"cell {cell.get('id')!r} trained {done[-1][0]} epoch(s) of "
                                f"{done[-1][1]} ('Epoch {done[-1][0]}/{done[-1][1]}'), "
                                f"the notebook asks for {word} = {epochs}")
-            steps = [int(n) for _, n in STEPS.findall(text)]
+            steps = [int(n) for _, n in STEP.findall(text)]
             if batch and steps and min(steps) * batch <= TRAINING_DIGITS - batch:
                 reasons.append(f"cell {cell.get('id')!r} trained epochs of {min(steps)} steps "
                                f"of {batch} digits, not all {TRAINING_DIGITS:,}")
@@ -210,9 +208,6 @@ def executed_notebooks(args):
         if missing:
             raise Refused(f"--from {args.source} has no {', '.join(missing)}")
         return {name: nbformat.read(args.source / name, as_version=4) for name in args.names}
-
-    sys.path.insert(0, str(ROOT / "tools"))
-    from notebook_runner import Progress, execute
 
     if not args.allow_short:
         for cap in CAPS:  # the kernels inherit the environment: full length

@@ -21,6 +21,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+CAPS = ("KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH")  # Keras' caps on fit (the tests set them)
 ACCURACY = re.compile(r"Validation accuracy ([\d.]+)%: ([\d,]+) of ([\d,]+) digits")
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 EPOCH = re.compile(r"^Epoch (\d+)/(\d+)\s*$", re.M)  # Keras' progress: "Epoch 3/10"

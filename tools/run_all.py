@@ -29,7 +29,7 @@ from pathlib import Path
 
 from nbconvert import HTMLExporter
 
-from notebook_runner import Progress, check_notebooks_and_out, execute
+from notebook_runner import CAPS, Progress, check_notebooks_and_out, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSIONS = re.compile(r"^Keras \S+ on .+$", re.M)  # what mnist_utils.versions() prints
@@ -95,8 +95,7 @@ th {{ background: #f3f3f3; }}
 
 def versions_line(versions):
     """When, where and with what the notebooks ran, as the kernels reported it."""
-    caps = [f"{name}={os.environ[name]}" for name in ("KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH")
-            if os.environ.get(name)]
+    caps = [f"{name}={os.environ[name]}" for name in CAPS if os.environ.get(name)]
     return (f"Run {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.node()} "
             f"({platform.machine()}, {os.cpu_count()} CPU cores; Python "
             f"{platform.python_version()}, {versions or 'Keras version not printed'})."
