@@ -28,7 +28,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # convs: (filters, kernel size, stride) for each convolution.
 BASE = dict(convs=[(24, 6, 1), (48, 5, 2), (64, 4, 2)], dense=200, dropout=0.3, batch=128,
-            rate=0.01, decay=0.6, epochs=10, conv_dropout=0.0, label_smoothing=0.0)
+            rate=0.01, decay=0.6, epochs=10, conv_dropout=0.0, label_smoothing=0.0,
+            schedule="exponential", warmup=0.0)
+# schedule "exponential": rate × decay^epoch, set at the start of each epoch (notebooks 03-05);
+# "cosine": from rate down to 0 along a half cosine, step by step, after a linear warm-up from
+# rate/10 over the first `warmup` share of the steps (a one-cycle schedule).
 CONFIGS = {
     "notebook": {},  # notebook 05 before this study
     "original-size": dict(convs=[(12, 3, 1), (24, 6, 2), (32, 6, 2)], decay=0.666),
@@ -40,6 +44,22 @@ CONFIGS = {
     "mid-b256": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], batch=256, rate=0.02),
     "mid-12ep": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=12, decay=0.65),
     "mid-small-kernels": dict(convs=[(16, 3, 1), (32, 4, 2), (64, 4, 2)]),
+    "mid-8ep": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=8, decay=0.5),
+    "mid-7ep": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=7, decay=0.45),
+    "mid-c48": dict(convs=[(16, 5, 1), (32, 5, 2), (48, 4, 2)]),
+    "mid-c48-9ep": dict(convs=[(16, 5, 1), (32, 5, 2), (48, 4, 2)], epochs=9, decay=0.57),
+    "mid-7ep-ls": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=7, decay=0.45,
+                       label_smoothing=0.1),
+    "mid-8ep-ls": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=8, decay=0.5,
+                       label_smoothing=0.1),
+    "mid-7ep-cosine": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=7,
+                           schedule="cosine"),
+    "mid-7ep-onecycle": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=7,
+                             schedule="cosine", warmup=0.15, rate=0.02),
+    "mid-8ep-onecycle": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=8,
+                             schedule="cosine", warmup=0.15, rate=0.02),
+    "mid-7ep-onecycle-ls": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=7,
+                                schedule="cosine", warmup=0.15, rate=0.02, label_smoothing=0.1),
 }
 
 
@@ -63,10 +83,24 @@ def build(c):
                keras.layers.BatchNormalization(scale=False), keras.layers.Activation("relu"),
                keras.layers.Dropout(c["dropout"]), keras.layers.Dense(10, activation="softmax")]
     model = keras.Sequential(layers)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=c["rate"]),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate(c)),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=c["label_smoothing"]),
                   metrics=["accuracy"])
     return model
+
+
+def learning_rate(c):
+    """Adam's learning rate: a number (the exponential schedule sets it each epoch) or a schedule."""
+    import keras
+
+    if c["schedule"] == "exponential":
+        return c["rate"]
+    steps = 60_000 // c["batch"] * c["epochs"]
+    warmup = int(steps * c["warmup"])
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(c["rate"], steps)
+    return keras.optimizers.schedules.CosineDecay(c["rate"] / 10, steps - warmup,
+                                                  warmup_target=c["rate"], warmup_steps=warmup)
 
 
 def train(c, seed):
@@ -78,12 +112,13 @@ def train(c, seed):
     keras.utils.set_random_seed(seed)
     model = build(c)
     schedule = keras.callbacks.LearningRateScheduler(lambda epoch: c["rate"] * c["decay"] ** epoch)
+    callbacks = [schedule] if c["schedule"] == "exponential" else []
     files.clear_cache()  # read and check the files as a fresh notebook does, timed
     started = time.perf_counter()
     training = mnist_utils.training_dataset(c["batch"], seed=seed)
     validation = mnist_utils.validation_dataset()
     history = model.fit(training, shuffle=False, epochs=c["epochs"], validation_data=validation,
-                        callbacks=[schedule], verbose=0)
+                        callbacks=callbacks, verbose=0)
     return outcome(history, time.perf_counter() - started)
 
 
@@ -91,7 +126,8 @@ def outcome(history, seconds):
     """What one training run is recorded by: its accuracy, its time and its model's size."""
     return {"val_accuracy": round(history.history["val_accuracy"][-1], 4),
             "best_val_accuracy": round(max(history.history["val_accuracy"]), 4),
-            "fit_seconds": round(seconds, 1), "params": history.model.count_params()}
+            "fit_seconds": round(seconds, 1), "params": history.model.count_params(),
+            "val_accuracy_by_epoch": [round(a, 4) for a in history.history["val_accuracy"]]}
 
 
 def main(argv=None):
@@ -113,13 +149,13 @@ def main(argv=None):
             names = [ORIGINAL] + names if i % 2 == 0 else names + [ORIGINAL]
         for name in names:
             trained = train_original(seed) if name == ORIGINAL else train(config(name), seed)
-            r = {"config": name, "seed": seed, "run": run, **trained,
+            r = {"config": name, "seed": seed, "run": run, "command": results["command"], **trained,
                  "settings": config(name) if name != ORIGINAL else "benchmarks/codelab.py model_05",
                  "date": date.today().isoformat(),
                  "versions": f"Keras {results['versions']['keras']} on {keras.backend.backend()}",
                  "machine": machine()}
-            results["runs"] = [x for x in results["runs"]
-                               if (x["config"], x["seed"]) != (name, seed)] + [r]
+            earlier = read_results("frontier", {"runs": []})["runs"]  # as now on disk: runs may overlap
+            results["runs"] = [x for x in earlier if (x["config"], x["seed"]) != (name, seed)] + [r]
             write_results("frontier", results)
             print(f"{name} seed {seed}: {r['val_accuracy']:.2%} in {r['fit_seconds']:.0f} s "
                   f"({r['params']:,} parameters)", flush=True)
@@ -149,15 +185,18 @@ def describe(name):
     c = config(name)
     convs = ", ".join(f"{f} ({k}×{k}{' /2' if s == 2 else ''})" for f, k, s in c["convs"])
     other = [f"{key} {value}" for key, value in c.items()
-             if key not in ("convs", "batch") and value != BASE[key]]
+             if key not in ("convs", "batch") and value != BASE[key]
+             and not (key == "decay" and c["schedule"] != "exponential")]
     return f"{convs}; batch {c['batch']}" + (f"; {', '.join(other)}" if other else "")
 
 
 def write_summary(results):
+    # Records are added run by run: the table's command line is every run's, in order.
+    results["command"] = "; ".join(dict.fromkeys(r["command"] for r in results["runs"]))
     lines = ["| configuration | convolutions: filters (kernel, stride 2 as /2); batch; other changes | "
              "seeds | validation accuracy, median (min–max) | "
              "training time ÷ the original 05's in the same run: median (min–max; seeds) | "
-             "parameters |", "|---|---|---|---|---|---|"]
+             "parameters | measured |", "|---|---|---|---|---|---|---|"]
     for name in [ORIGINAL, *CONFIGS]:
         runs = [r for r in results["runs"] if r["config"] == name]
         if runs:
@@ -167,8 +206,8 @@ def write_summary(results):
                      f"{len(ratios)})" if ratios else "–")
             lines.append(f"| {name} | {describe(name)} | {len(runs)} | {statistics.median(acc):.2%} "
                          f"({min(acc):.2%}–{max(acc):.2%}) | {ratio} | "
-                         f"{runs[0]['params']:,} |")
-    write_results("frontier", markdown="\n".join(lines))
+                         f"{runs[0]['params']:,} | {', '.join(sorted({r['date'] for r in runs}))} |")
+    write_results("frontier", results, markdown="\n".join(lines))
     print("\n".join(lines))
 
 

@@ -110,6 +110,9 @@ def main(argv=None):
             results["notebooks"][path.name] = {
                 "runs": earlier + runs, "command": command(__file__, argv),
                 "date": date.today().isoformat()}
+            # The table's command line: every notebook's, in order (some ran in later runs).
+            results["command"] = "; ".join(dict.fromkeys(
+                r["command"] for _, r in sorted(results["notebooks"].items())))
             write_results("side_by_side", results)
     lines = ["| notebook | original: accuracy | ours: accuracy | original: training s | "
              "ours: training s | time ours ÷ original | pairs (runs) |", "|---|---|---|---|---|---|---|"]

@@ -1,12 +1,13 @@
 """The batches as tf.data datasets: where TensorFlow is installed (see data.py).
 
-The digits are kept in the computer's memory as model input (placed on the CPU explicitly, so
-that on a GPU runtime they are not copied into GPU memory and back for every batch). Each epoch
-shuffles the list of their indices (one vectorised op) and gathers whole batches.
+The digits are kept in the computer's memory as the files have them, one byte a pixel (placed
+on the CPU explicitly, so that on a GPU runtime they are not copied into GPU memory and back for
+every batch). Each epoch shuffles the list of their indices (one vectorised op), gathers whole
+batches and makes each one model input as it goes.
 """
 import tensorflow as tf
 
-from mnist_utils._batching import batches_in, model_input
+from mnist_utils._batching import batches_in
 
 
 def _host(array):
@@ -32,10 +33,9 @@ def _for_fit(batches, count):
 
 
 def training(images, labels, batch_size, *, flat, one_hot, seed):
-    # Converted to model input once (188 MB of float32 in the computer's memory): each batch is
-    # then a plain gather, the cheapest step there is for the small models of notebooks 01-03.
-    images, labels = (_host(array) for array in model_input(images, labels, flat=flat,
-                                                            one_hot=one_hot))
+    # Bytes (47 MB), made model input a batch at a time: converting all 60,000 digits to floats
+    # first (188 MB) kept a learner waiting a second or more before training, for nothing.
+    images, labels = _host(images), _host(labels)
     n = int(labels.shape[0])
 
     def batches_of_one_epoch(epoch_seed):
@@ -44,7 +44,7 @@ def training(images, labels, batch_size, *, flat, one_hot, seed):
         return tf.data.Dataset.from_tensor_slices(tf.reshape(full_batches, [-1, batch_size]))
 
     def gather(indices):
-        return tf.gather(images, indices), tf.gather(labels, indices)
+        return _model_input(tf.gather(images, indices), tf.gather(labels, indices), flat, one_hot)
 
     # One new seed per pass through the dataset: a new order every epoch, repeatable with seed.
     epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)

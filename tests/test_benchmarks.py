@@ -134,3 +134,21 @@ def test_the_original_reader_gives_what_its_models_read(shared_mnist_dir):
 
     _, first = load_digits(5, split="validation", data_dir=str(shared_mnist_dir))
     assert list(np.argmax(labels[:5], axis=1)) == list(first)
+
+
+def test_frontiers_one_cycle_schedule_warms_up_then_comes_down_to_zero():
+    """frontier.py's "cosine" schedule: from rate/10 up to rate over the warm-up share of the
+    steps, then half a cosine down to 0 at the last step; "exponential" leaves the rate to the
+    per-epoch callback."""
+    import frontier
+
+    c = frontier.config("mid-7ep-onecycle")
+    steps, warmup = 60_000 // c["batch"] * c["epochs"], int(60_000 // c["batch"] * c["epochs"] * 0.15)
+    schedule = frontier.learning_rate(c)
+    assert float(schedule(0)) == pytest.approx(0.002)
+    assert float(schedule(warmup)) == pytest.approx(0.02)
+    assert float(schedule((steps + warmup) // 2)) == pytest.approx(0.01, rel=0.01)
+    assert float(schedule(steps)) == pytest.approx(0, abs=1e-9)
+    assert frontier.learning_rate(frontier.config("mid")) == 0.01
+    assert "decay" not in frontier.describe("mid-7ep-onecycle")
+    assert "warmup 0.15" in frontier.describe("mid-7ep-onecycle")

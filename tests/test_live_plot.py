@@ -71,6 +71,23 @@ def test_live_plot_two_panels_zoom_and_sample_every(mnist_small):
     assert ticks == ["0", "1", "2"]
 
 
+def test_live_plot_with_several_steps_per_execution(mnist_small):
+    """compile(steps_per_execution=6), as the notebooks use: Keras calls the plot after batches
+    6, 12, ..., 36 and then says 41 for the epoch's last 4 of 40. The points still fall on the
+    batches trained, the epoch still has 40 of them."""
+    x, y = mnist_small[:2]
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=6)
+    plot = LivePlot(sample_every=7)
+    model.fit(x, y, batch_size=50, epochs=2, callbacks=[plot], verbose=0)
+    after = np.array([12, 24, 36, 40]) / 40
+    np.testing.assert_allclose(plot.figure.axes[0].lines[0].get_xdata(),
+                               np.concatenate([after, 1 + after]))
+    assert plot._steps == 40
+
+
 def test_live_plot_learning_rate_schedule_without_validation(mnist_small):
     x, y = mnist_small[:2]
     schedule = keras.optimizers.schedules.ExponentialDecay(0.01, decay_steps=20, decay_rate=0.5)
@@ -166,6 +183,7 @@ def test_live_plot_frames_in_a_notebook(mnist_small, monkeypatch):
     monkeypatch.delenv("MNIST_LIVE_PLOT", raising=False)
     monkeypatch.setattr(_live_plot, "kernel_shell", lambda: object())      # "we are in a kernel"
     monkeypatch.setattr(_live_plot, "_display", notebook.display)
+    monkeypatch.setattr(LivePlot, "_due", lambda self: True)   # every frame (timing: below)
     scheduler = keras.callbacks.LearningRateScheduler(lambda epoch: 0.01 * 0.5**epoch)
     with warnings.catch_warnings():   # Keras' LearningRateScheduler and NumPy 2 (not ours)
         warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
@@ -182,6 +200,37 @@ def test_live_plot_frames_in_a_notebook(mnist_small, monkeypatch):
     assert all(frame[3] == drawn[0][3] for frame in drawn)       # nor its panels
     assert drawn[0][3][2] == (range(1, 2), range(0, 2))          # the rate spans the width
     save(plot.figure, "live_plot_final")
+
+
+def test_live_plot_spends_at_most_a_tenth_of_the_time_drawing(mnist_small, monkeypatch):
+    """Short epochs do not wait on the plot: with frames that take 0.5 s to draw, a new frame only
+    every 5 s, at an epoch's end as in between; the final figure still comes at the end."""
+    now = [0.0]
+
+    def display(fig, display_id=False):
+        now[0] += 0.5                     # drawing and sending a frame
+        shown.append(now[0])
+        return notebook if display_id else None
+
+    shown, notebook = [], FakeNotebook(None)
+    notebook.update = lambda obj, raw=False: display(obj)
+    monkeypatch.delenv("MNIST_LIVE_PLOT", raising=False)
+    monkeypatch.setattr(_live_plot, "kernel_shell", lambda: object())
+    monkeypatch.setattr(_live_plot, "_display", display)
+    monkeypatch.setattr(_live_plot.time, "monotonic", lambda: now[0])
+
+    class Clock(keras.callbacks.Callback):    # each training batch takes 0.1 s
+        def on_train_batch_end(self, batch, logs=None):
+            now[0] += 0.1
+
+    x, y = mnist_small[:2]
+    plot = LivePlot(sample_every=2)
+    _small_model().fit(x, y, batch_size=100, epochs=6, callbacks=[Clock(), plot], verbose=0)
+    # 6 epochs of 20 batches: 12 s of training; frames at the first two points (0.4 s), then
+    # once 5 s have passed since the last, then the final one (and the clearing of the live one).
+    frames = shown[:-2]
+    assert len(frames) >= 2 and all(b - a >= 5 for a, b in zip(frames, frames[1:]))
+    assert len(shown) <= 2 + 12 / 5 + 2
 
 
 def test_live_plot_first_frame_picture(mnist_small, monkeypatch):
@@ -251,3 +300,11 @@ def test_live_plot_save_is_all_or_nothing(mnist_small, tmp_path, monkeypatch):
 def test_live_plot_save_to_a_bad_path_says_what_to_do(tmp_path, name, message):
     with pytest.raises(ValueError, match=message):
         LivePlot(save_to=tmp_path / name if name != "." else tmp_path)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 184_900])
+def test_the_weight_bands_are_numpys_percentiles(n):
+    """The bands come from one sort instead of np.percentile: the same numbers."""
+    values = np.random.default_rng(n).normal(size=n).astype(np.float32)
+    np.testing.assert_allclose(_live_plot._percentiles(values),
+                               np.percentile(values, _live_plot.PERCENTILES), rtol=1e-6, atol=1e-7)
