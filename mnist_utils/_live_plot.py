@@ -51,10 +51,10 @@ class LivePlot(keras.callbacks.Callback):
         (percentiles 0/10/25/50/75/90/100 as shaded bands, the median as a line).
     live: None (auto) redraws one figure in place in Jupyter/Colab: first once there are two
         training points (never an empty frame), then as training goes on, at most once a
-        second and with at most a tenth of the time spent drawing. At the end the finished figure is shown afresh, so
-        front ends that miss in-place updates still end with it. live=False, a script, or the
-        environment variable MNIST_LIVE_PLOT=0: draw once at the end of training instead (and
-        show it then, in a notebook).
+        second and with at most a tenth of the time spent drawing. At the end the finished
+        figure is shown afresh, so front ends that miss in-place updates still end with it.
+        live=False, a script, or the environment variable MNIST_LIVE_PLOT=0: draw once at the
+        end of training instead (and show it then, in a notebook).
     save_to: a file name such as "training.png" (or .svg, .pdf, ...): the figure is written
         there after every epoch and at the end, each time whole (a temporary file, then
         renamed), so a script gets the picture without touching Matplotlib.
@@ -91,7 +91,8 @@ class LivePlot(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         # With compile(steps_per_execution=n), Keras calls this every n batches, and at the end
         # of an epoch with a `batch` up to n - 1 past its last one.
-        done = batch + 1 if not self.params.get("steps") else min(batch + 1, self.params["steps"])
+        steps = self.params.get("steps")
+        done = min(batch + 1, steps) if steps else batch + 1
         self._steps = max(self._steps, done)
         if done - self._before[0] >= self._every:
             self._sample(done, logs or {})

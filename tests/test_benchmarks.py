@@ -143,7 +143,8 @@ def test_frontiers_one_cycle_schedule_warms_up_then_comes_down_to_zero():
     import frontier
 
     c = frontier.config("mid-7ep-onecycle")
-    steps, warmup = 60_000 // c["batch"] * c["epochs"], int(60_000 // c["batch"] * c["epochs"] * 0.15)
+    steps = 60_000 // c["batch"] * c["epochs"]
+    warmup = int(steps * 0.15)
     schedule = frontier.learning_rate(c)
     assert float(schedule(0)) == pytest.approx(0.002)
     assert float(schedule(warmup)) == pytest.approx(0.02)
