@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # convs: (filters, kernel size, stride) for each convolution.
 BASE = dict(convs=[(24, 6, 1), (48, 5, 2), (64, 4, 2)], dense=200, dropout=0.3, batch=128,
             rate=0.01, decay=0.6, epochs=10, conv_dropout=0.0, label_smoothing=0.0,
-            schedule="exponential", warmup=0.0)
+            schedule="exponential", warmup=0.0, first_norm=True)
 # schedule "exponential": rate × decay^epoch, set at the start of each epoch (notebooks 03-05);
 # "cosine": from rate down to 0 along a half cosine, step by step, after a linear warm-up from
 # rate/10 over the first `warmup` share of the steps (a one-cycle schedule).
@@ -60,6 +60,17 @@ CONFIGS = {
                              schedule="cosine", warmup=0.15, rate=0.02),
     "mid-7ep-onecycle-ls": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], epochs=7,
                                 schedule="cosine", warmup=0.15, rate=0.02, label_smoothing=0.1),
+    # twice notebook 04's filters (6, 12, 24): a training step costs about 0.82 of mid's
+    "double": dict(convs=[(12, 5, 1), (24, 5, 2), (48, 4, 2)]),
+    "double-9ep": dict(convs=[(12, 5, 1), (24, 5, 2), (48, 4, 2)], epochs=9, decay=0.57),
+    # no batch norm on the first convolution (its output, 28×28×16 per digit, is the largest)
+    "mid-nobn1": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], first_norm=False),
+    "mid-nobn1-9ep": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], first_norm=False, epochs=9,
+                          decay=0.57),
+    "mid-nobn1-8ep-onecycle": dict(convs=[(16, 5, 1), (32, 5, 2), (64, 4, 2)], first_norm=False,
+                                   epochs=8, schedule="cosine", warmup=0.15, rate=0.02),
+    "double-8ep-onecycle": dict(convs=[(12, 5, 1), (24, 5, 2), (48, 4, 2)], epochs=8,
+                                schedule="cosine", warmup=0.15, rate=0.02),
 }
 
 
@@ -74,7 +85,11 @@ def build(c):
     import keras
 
     layers = [keras.Input(shape=(28, 28, 1))]
-    for filters, size, stride in c["convs"]:
+    for i, (filters, size, stride) in enumerate(c["convs"]):
+        if i == 0 and not c["first_norm"]:  # the first convolution: bias and ReLU, no batch norm
+            layers.append(keras.layers.Conv2D(filters, size, strides=stride, padding="same",
+                                              activation="relu"))
+            continue
         layers += [keras.layers.Conv2D(filters, size, strides=stride, padding="same", use_bias=False),
                    keras.layers.BatchNormalization(scale=False), keras.layers.Activation("relu")]
     if c["conv_dropout"]:

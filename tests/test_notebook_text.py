@@ -70,12 +70,24 @@ SCHEDULE_CELL = ("def lr_for_epoch(epoch):\n    return LEARNING_RATE * DECAY**ep
                  "mnist_utils.plot_learning_rate(lr_for_epoch, EPOCHS)")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS[2:], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS[2:4], ids=lambda p: p.name)
 def test_the_schedule_has_the_same_clear_names_in_every_notebook(path):
     nb = load(path)
     assert SCHEDULE_CELL in [cell_text(cell) for cell in nb["cells"]]
     training = code_until(nb, "Predictions").split("## Training")[-1]
     assert "callbacks=[lr_scheduler, mnist_utils.LivePlot(" in training
+
+
+def test_notebook_05s_one_cycle_schedule_is_in_the_optimizer_and_drawn():
+    """05 changes the rate at every step (warm-up, then cosine): one schedule object, given to
+    Adam and drawn as it is, and no epoch-wise scheduler left over from 03 and 04."""
+    nb = load(NOTEBOOKS[4])
+    code = code_until(nb, "Predictions")
+    assert "lr_schedule = keras.optimizers.schedules.CosineDecay(" in code
+    assert "keras.optimizers.Adam(learning_rate=lr_schedule)" in code
+    assert "mnist_utils.plot_learning_rate(lr_schedule, EPOCHS, steps_per_epoch=STEPS_PER_EPOCH)" in code
+    assert "LearningRateScheduler" not in code and "DECAY" not in code
+    assert "one-cycle" in markdown_after(nb, "Model")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -209,7 +221,7 @@ EXERCISE_RUNS = {
     ("02", 3): [("variant", "02_one_hidden_layer"), ("notebook", "02_dense_layers.ipynb")],
     ("04", 2): [("variant", "04_fewer_filters"), ("notebook", "04_convolutions.ipynb")],
     ("05", 1): [("variant", "05_no_batch_norm"), ("notebook", "05_batch_norm.ipynb")],
-    ("05", 2): [("variant", "05_no_dropout"), ("notebook", "05_batch_norm.ipynb")],
+    ("05", 2): [("variant median", "05_no_dropout"), ("notebook median", "05_batch_norm.ipynb")],
 }
 NOT_EXERCISES = {"02_sigmoid_stalls", "03_decay_without_dropout"}  # a notebook's other runs
 
@@ -221,35 +233,62 @@ def solution(number, exercise):
 
 @pytest.mark.parametrize("number, exercise", EXERCISE_RUNS, ids=lambda x: str(x))
 def test_exercise_results_are_the_recorded_runs(number, exercise):
-    """A solution that says what a change did quotes a recorded run of that change (seed 1)."""
+    """A solution that says what a change did quotes a recorded run of that change (seed 1), or
+    the medians of its recorded runs ("... median", where three seeds were measured)."""
     text = solution(number, exercise)
     for kind, name in EXERCISE_RUNS[number, exercise]:
-        if kind == "variant":
+        if kind.startswith("variant"):
             record = RESULTS["variants"][name]
-            assert record["seeds"] == [1] and record["notebook"].startswith(number)
-            runs = record["runs"]
+            assert 1 in record["seeds"] and record["notebook"].startswith(number)
         else:
-            runs = RESULTS["runs"][name]
-        assert stated(seed_one(runs)) in text, f"say {stated(seed_one(runs))!r} for {name}"
+            record = {**MEASURED[name], "runs": RESULTS["runs"][name]}
+        if kind.endswith("median"):
+            assert record["seeds"] == [1, 2, 3] and "seeds 1 to 3" in text
+            quoted = f"{record['final_median']:.2%} ({record['wrong_median']} digits wrong)"
+        else:
+            quoted = stated(seed_one(record["runs"]))
+        assert quoted in text, f"say {quoted!r} for {name}"
 
 
 def test_dropouts_own_effect_states_the_recorded_validation_losses():
+    """05 exercise 2: the final validation losses of the three runs with and without dropout,
+    higher without it in every run, and the spread of the default runs' mistakes."""
     text = solution("05", 2)
-    without = seed_one(RESULTS["variants"]["05_no_dropout"]["runs"])["val_loss"][-1]
-    with_dropout = seed_one(RESULTS["runs"]["05_batch_norm.ipynb"])["val_loss"][-1]
-    assert f"({without:.4f} against {with_dropout:.4f})" in text
-    assert without > with_dropout, "the text says the loss ended higher without dropout"
-    spread = MEASURED["05_batch_norm.ipynb"]["wrong_max"] - MEASURED["05_batch_norm.ipynb"]["wrong_min"]
-    assert f"the three default runs differed by {spread})" in text
+    without = [run["val_loss"][-1] for run in RESULTS["variants"]["05_no_dropout"]["runs"]]
+    with_dropout = [run["val_loss"][-1] for run in RESULTS["runs"]["05_batch_norm.ipynb"]]
+    assert len(without) == len(with_dropout) == 3
+    assert (f"({min(without):.4f} to {max(without):.4f}, against {min(with_dropout):.4f} to "
+            f"{max(with_dropout):.4f} with it)") in text
+    assert min(without) > max(with_dropout), "the text says: higher without dropout in every run"
+    runs = MEASURED["05_batch_norm.ipynb"]
+    assert f"({runs['wrong_min']} to {runs['wrong_max']} wrong)" in text
+
+
+def test_batch_norms_own_effect_states_the_recorded_epochs():
+    """05 exercise 1: seed 1's accuracy after epochs 1 and 4, the final losses, and the medians
+    over three seeds, with and without batch normalisation."""
+    text = solution("05", 1)
+    record = RESULTS["variants"]["05_no_batch_norm"]
+    without, default = seed_one(record["runs"]), seed_one(RESULTS["runs"]["05_batch_norm.ipynb"])
+    for epoch, words in [(1, "after one epoch"), (4, "after four")]:
+        a, b = without["val_accuracy"][epoch - 1], default["val_accuracy"][epoch - 1]
+        assert f"{a:.2%} against {b:.2%} {words}" in text
+        assert a < b, "the text says it learns more slowly"
+    assert f"({without['val_loss'][-1]:.3f} against {default['val_loss'][-1]:.3f})" in text
+    assert without["val_loss"][-1] > 2.5 * default["val_loss"][-1], "'three times as high'"
+    assert record["seeds"] == [1, 2, 3]
+    medians = f"{record['final_median']:.2%} against {MEASURED['05_batch_norm.ipynb']['final_median']:.2%}"
+    assert f"over seeds 1 to 3, {medians} (medians)" in text
 
 
 def test_the_variants_are_the_changes_their_exercises_show():
     from accuracy import VARIANTS
-    runs = {name for runs in EXERCISE_RUNS.values() for kind, name in runs if kind == "variant"}
+    runs = {name for runs in EXERCISE_RUNS.values() for kind, name in runs
+            if kind.startswith("variant")}
     assert runs | NOT_EXERCISES == set(VARIANTS)
     for (number, exercise), names in EXERCISE_RUNS.items():
         for kind, name in names:
-            if kind == "variant":
+            if kind.startswith("variant"):
                 assert VARIANTS[name][0] == number
                 for _, new in VARIANTS[name][1]:
                     assert new.strip() in solution(number, exercise), (name, new)

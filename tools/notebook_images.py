@@ -80,7 +80,7 @@ PICTURES = {
     "05_filters": Picture("05_batch_norm.ipynb", "insides2", 0,
                           "the first layer's filters and their feature maps"),
     "05_batch_norm": Picture("05_batch_norm.ipynb", "insides4", 0,
-                             "the first layer's values before and after batch normalisation"),
+                             "the second layer's values before and after batch normalisation"),
 }
 
 
