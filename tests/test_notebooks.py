@@ -19,8 +19,9 @@ PARAMETER_COUNTS = {
     "02_dense_layers.ipynb": 157_000 + 20_100 + 6_060 + 1_830 + 310,
     "03_decay_and_dropout.ipynb": 157_000 + 20_100 + 6_060 + 1_830 + 310,
     "04_convolutions.ipynb": 60 + 2_604 + 10_392 + (7 * 7 * 24 * 200 + 200) + 2_010,
-    # convolutions without bias; batch norm without scale: offset, moving mean, moving variance
-    "05_batch_norm.ipynb": (5 * 5 * 16 + 3 * 16) + (5 * 5 * 16 * 32 + 3 * 32) + (4 * 4 * 32 * 64 + 3 * 64)
+    # the first convolution with a bias, no batch norm; the others without bias, each with a batch
+    # norm without scale: offset, moving mean, moving variance
+    "05_batch_norm.ipynb": (5 * 5 * 16 + 16) + (5 * 5 * 16 * 32 + 3 * 32) + (4 * 4 * 32 * 64 + 3 * 64)
                            + (3_136 * 200 + 3 * 200) + 2_010,
 }
 
