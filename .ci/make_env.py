@@ -35,7 +35,7 @@ def project():
 
 
 def requirements(extras):
-    """The requirements of mnist-utils with these extras, as pyproject.toml writes them."""
+    """The requirements of the helpers' distribution with these extras, as pyproject.toml writes them."""
     optional = project()["optional-dependencies"]
     return [*project()["dependencies"], *(r for extra in extras for r in optional[extra])]
 
@@ -120,7 +120,7 @@ def build(name, folder):
         pip(python, "-c", str(constraints), f".[{extras}]", *TOOLS)
     else:  # the notebooks' setup cell installs mnist_utils; here only what it needs
         pip(python, "-c", str(constraints), *requirements(env["extras"]), *TOOLS)
-        subprocess.run([python, "-m", "pip", "uninstall", "-q", "-y", "mnist-utils"],
+        subprocess.run([python, "-m", "pip", "uninstall", "-q", "-y", "keras-mnist-ladder"],
                        check=True, capture_output=True)
     check(name, env, python)
     have = installed(python)

@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -16,6 +17,19 @@ from matplotlib.colors import to_rgb
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = Path(__file__).parent / "output"       # figures the tests draw, to look at
+
+
+# --- The repository as a learner's pip sees it -----------------------------------------------
+
+def clone_of_this_branch(folder):
+    """A plain clone of this checkout's branch, as pip clones the repository from GitHub: that
+    branch's commits only (no tags, no other branches), and nothing made in it."""
+    branch = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--abbrev-ref", "HEAD"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    which = ["--branch", branch] if branch != "HEAD" else []  # HEAD: a detached checkout
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", "--single-branch", "--no-tags",
+                    *which, str(REPO), str(folder)], check=True)
+    return Path(folder)
 
 
 # --- Worker processes -------------------------------------------------------------------------

@@ -6,10 +6,11 @@ MNIST_<NAME>_PYTHON (e.g. MNIST_COLAB_GPU_PYTHON): its Python. Without the varia
 skipped, unless MNIST_CI=1 (CI) makes its absence an error.
 
 In the Colab environments mnist_utils is not installed beforehand: the notebooks' setup cell
-installs it, through its real `%pip install "mnist-utils @ git+https://github.com/...@vX.Y.Z"`,
+installs it, through its real `pip install "keras-mnist-ladder @ git+https://github.com/...@<commit>"`,
 because a stand-in google.colab module (tests/colab_standin) makes the kernel look like Colab's.
-Git fetches from a local clone of this checkout instead of GitHub (a `url.insteadOf` in a
-temporary git config), in which the tag of __version__ is made where the clone has none.
+Git fetches from a plain clone of this checkout's branch instead of GitHub (a `url.insteadOf` in
+a temporary git config), as a learner's pip fetches main: nothing is made in that clone, so a
+release commit that main does not hold fails here.
 """
 import json
 import os
@@ -19,12 +20,12 @@ from pathlib import Path
 
 import pytest
 import sync_notebooks
-
-import mnist_utils
+from helpers import clone_of_this_branch
 
 REPO = Path(__file__).resolve().parents[1]
 STANDIN = Path(__file__).resolve().parent / "colab_standin"
 ENVIRONMENTS = tomllib.loads((REPO / ".ci" / "stacks.toml").read_text())["environment"]
+DISTRIBUTION = sync_notebooks.distribution_name()
 ALL_NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("0*.ipynb"))
 
 # What the environments must not inherit from the test run: a backend or cluster chosen for it,
@@ -55,24 +56,20 @@ def run(python, *args, **kwargs):
 
 @pytest.fixture(scope="module")
 def git_release(tmp_path_factory):
-    """(git config file, tag, commit): a clone of this checkout with the release tag, and a git
-    config that sends the repository's GitHub URL to that clone."""
-    tag = sync_notebooks.release_tag()
-    assert tag == "v" + mnist_utils.__version__
-    clone = tmp_path_factory.mktemp("release") / "clone"
-    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(clone)], check=True)
-    if run("git", "-C", str(clone), "rev-parse", "-q", "--verify", f"refs/tags/{tag}").returncode:
-        subprocess.run(["git", "-C", str(clone), "tag", tag], check=True)
-    commit = run("git", "-C", str(clone), "rev-list", "-n", "1", tag, check=True).stdout.strip()
+    """(git config file, release commit): a plain clone of this checkout's branch (no tags, no
+    other branches, nothing added), and a git config that sends the repository's GitHub URL
+    to that clone."""
+    commit = sync_notebooks.release_commit()
+    clone = clone_of_this_branch(tmp_path_factory.mktemp("release") / "clone")
     config = clone.parent / "gitconfig"
     config.write_text(f'[url "file://{clone}"]\n\tinsteadOf = {sync_notebooks.repository_url()}\n')
-    return config, tag, commit
+    return config, commit
 
 
 def installed_from(python):
-    """How mnist-utils got into the environment: pip's direct_url.json ({} where none)."""
+    """How the helpers got into the environment: pip's direct_url.json ({} where none)."""
     done = run(python, "-c", "import importlib.metadata as m; "
-               "print(m.distribution('mnist-utils').read_text('direct_url.json') or '{}')",
+               f"print(m.distribution({DISTRIBUTION!r}).read_text('direct_url.json') or '{{}}')",
                cwd="/")  # not the checkout, whose mnist_utils.egg-info would answer instead
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
@@ -89,8 +86,8 @@ def test_the_notebooks_pass_nbval_in_the_environment(name, git_release, tmp_path
     env.update(JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")
     colab = environment["install"] == "notebook"
     if colab:  # the setup cell installs mnist_utils from git, as on Colab
-        run(python, "-m", "pip", "uninstall", "-q", "-y", "mnist-utils")
-        config, tag, commit = git_release
+        run(python, "-m", "pip", "uninstall", "-q", "-y", DISTRIBUTION)
+        config, commit = git_release
         log = tmp_path / "colab-calls.txt"
         env.update(PYTHONPATH=str(STANDIN), GIT_CONFIG_GLOBAL=str(config),
                    GIT_CONFIG_NOSYSTEM="1", MNIST_COLAB_STANDIN_LOG=str(log))
@@ -103,7 +100,7 @@ def test_the_notebooks_pass_nbval_in_the_environment(name, git_release, tmp_path
     if colab:
         source = installed_from(python)
         assert source.get("url") == sync_notebooks.repository_url(), source
-        assert source["vcs_info"]["requested_revision"] == tag
+        assert source["vcs_info"]["requested_revision"] == commit
         assert source["vcs_info"]["commit_id"] == commit
         # every notebook ends with the draw-a-digit pad, which switches on Colab's widgets
         kernels = {line.split()[1] for line in log.read_text().splitlines()

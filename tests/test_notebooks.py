@@ -64,7 +64,7 @@ def test_notebook_structure(path):
     # notebook was written for, from the repository, on Colab and Kaggle only.
     setup = cells[[i for i, c in enumerate(cells) if text(c).startswith("## Setup")][0] + 1]
     assert setup["cell_type"] == "code"
-    assert f'%pip install -q "mnist-utils @ {sync_notebooks.install_source(repo)}"' in text(setup)
+    assert f'"{sync_notebooks.install_requirement(repo)}"' in text(setup)
     assert 'if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:' \
         in text(setup)
     assert "find_accelerator()" in text(setup)

@@ -71,7 +71,7 @@ def test_one_version_number():
     assert "version" not in PYPROJECT and PYPROJECT["dynamic"] == ["version"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", mnist_utils.__version__)
     try:
-        installed = importlib.metadata.version("mnist-utils")
+        installed = importlib.metadata.version(PYPROJECT["name"])
     except importlib.metadata.PackageNotFoundError:
-        pytest.skip("mnist-utils is not installed (pip install -e .)")
+        pytest.skip(f"{PYPROJECT['name']} is not installed (pip install -e .)")
     assert installed == mnist_utils.__version__

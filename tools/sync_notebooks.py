@@ -1,20 +1,24 @@
 """Keep the notebooks clean and pointing at the repository that pyproject.toml names.
 
 The repository's public home is written in one place, `[project.urls] Repository` in
-pyproject.toml, and the release of mnist_utils in one, `__version__` in mnist_utils/__init__.py.
+pyproject.toml, and the release of mnist_utils the notebooks install in one, `release` under
+`[tool.keras-mnist-ladder]` in pyproject.toml: the commit of main that holds that release.
 This script derives from them every "Open in Colab" link and the "Open In Colab" / "Open In
 Kaggle" badge pair (notebooks and README), and the Colab/Kaggle install line of each notebook's
-setup cell, pinned to the release tag (`@v0.1.0` for __version__ "0.1.0"). It stores the
-notebooks the way the TensorFlow docs do: no outputs, no execution counts, sorted keys, 2-space
-indent. Running it twice changes nothing the second time.
+setup cell, pinned to the release commit. It stores the notebooks the way the TensorFlow docs
+do: no outputs, no execution counts, sorted keys, 2-space indent. Running it twice changes
+nothing the second time.
 
-    python tools/sync_notebooks.py           # rewrite what is out of date
-    python tools/sync_notebooks.py --check   # only report; exit 1 if anything is out of date
+    python tools/sync_notebooks.py            # rewrite what is out of date
+    python tools/sync_notebooks.py --check    # only report; exit 1 if anything is out of date,
+                                              # or if mnist_utils differs from the release
+    python tools/sync_notebooks.py --release  # make HEAD the release the notebooks install
 """
 import argparse
 import hashlib
 import json
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -24,13 +28,13 @@ NOTEBOOKS = ROOT / "notebooks"
 BRANCH = "main"
 
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.-]+/")
-INSTALL_SOURCE = re.compile(r"git\+https://[^\s\"']+")
+# The install line's requirement: "<distribution> @ git+<repository>@<commit>".
+INSTALL_REQUIREMENT = re.compile(r"[\w.-]+ @ git\+https://[^\s\"']+")
 COLAB_BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
 KAGGLE_BADGE = "[![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]"
 # A Colab badge, with the Kaggle badge that follows it if there is one already.
 BADGES = re.compile(re.escape(COLAB_BADGE) + r"\((?P<colab>[^)\s]+)\)"
                     r"(?: \[!\[Open In Kaggle\]\([^)\s]+\)\]\([^)\s]+\))?")
-VERSION = re.compile(r'^__version__ = "(?P<version>\d+\.\d+\.\d+)"$', re.MULTILINE)
 GITHUB_REPO = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
 
 
@@ -44,20 +48,116 @@ def repository_url():
     return url.rstrip("/").removesuffix(".git")
 
 
-def release_tag():
-    """The git tag of the release the notebooks are written for: "v" + mnist_utils.__version__
-    (read from the file, not imported: importing mnist_utils would start Keras)."""
-    init = (ROOT / "mnist_utils" / "__init__.py").read_text()
-    match = VERSION.search(init)
-    if not match:
-        sys.exit('mnist_utils/__init__.py: no line `__version__ = "X.Y.Z"`, which names the '
-                 "release each notebook installs.")
-    return "v" + match["version"]
+def pyproject(root=None):
+    return tomllib.loads(((root or ROOT) / "pyproject.toml").read_text())
 
 
-def install_source(repo_url):
-    """What the notebooks' install line installs: the repository at the release tag."""
-    return f"git+{repo_url}@{release_tag()}"
+def distribution_name():
+    """The name pip knows the helpers by (the import name stays mnist_utils)."""
+    return pyproject()["project"]["name"]
+
+
+def release_commit():
+    """The commit of main whose mnist_utils every notebook installs on Colab and Kaggle."""
+    commit = pyproject().get("tool", {}).get(TOOL, {}).get("release", "")
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        sys.exit(f"pyproject.toml: [tool.{TOOL}] release = {commit!r} is not a full commit hash; "
+                 "make a release: python tools/sync_notebooks.py --release")
+    return commit
+
+
+def install_requirement(repo_url):
+    """What the notebooks' install line installs: the helpers as they are in the release commit."""
+    return f"{distribution_name()} @ git+{repo_url}@{release_commit()}"
+
+
+# What a wheel of the helpers is built from: the package's files and these parts of pyproject.toml.
+PACKAGE = "mnist_utils"
+BUILD_TABLES = ("build-system", "project", "tool.setuptools", "tool.setuptools.dynamic",
+                "tool.setuptools.package-data")
+TOOL = "keras-mnist-ladder"
+
+
+def git(*args, root=None, check=True):
+    done = subprocess.run(["git", "-C", str(root or ROOT), *args], capture_output=True, text=True)
+    if check and done.returncode:
+        sys.exit(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done
+
+
+def _build_inputs(toml):
+    """The parts of a pyproject.toml that change what the helpers' wheel holds or needs."""
+    inputs = {}
+    for table in BUILD_TABLES:
+        value = toml
+        for key in table.split("."):
+            value = value.get(key, {})
+        inputs[table] = value
+    project = dict(inputs["project"])
+    project.pop("urls", None)  # where the repository lives is not part of the package
+    project.pop("optional-dependencies", None)  # the extras are for checkouts, not notebooks
+    inputs["project"] = project
+    return inputs
+
+
+def release_problems(root=None):
+    """What stops the release commit from being what the notebooks are tested against: each a
+    sentence with what to do (none: the commit is on this branch, and its mnist_utils and build
+    settings are exactly this checkout's)."""
+    root = root or ROOT
+    commit = pyproject(root).get("tool", {}).get(TOOL, {}).get("release", "")
+    make_one = "make a release: python tools/sync_notebooks.py --release (README, Releases)"
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        return [f"pyproject.toml names no release commit ([tool.{TOOL}] release); {make_one}"]
+    if git("cat-file", "-e", f"{commit}^{{commit}}", root=root, check=False).returncode:
+        shallow = git("rev-parse", "--is-shallow-repository", root=root, check=False).stdout
+        hint = ("this clone is shallow: fetch the whole history (git fetch --unshallow)"
+                if shallow.strip() == "true" else "was it made on a branch that never reached main?")
+        return [f"the release commit {commit[:12]} is not in this repository; {hint}"]
+    if git("merge-base", "--is-ancestor", commit, "HEAD", root=root, check=False).returncode:
+        return [f"the release commit {commit[:12]} is not in HEAD's history: the notebooks of main "
+                f"would install a commit that main does not hold; {make_one}"]
+    problems = []
+    released = set(git("ls-tree", "-r", "--name-only", commit, "--", PACKAGE,
+                       root=root).stdout.split())
+    here = set(git("ls-files", "--cached", "--others", "--exclude-standard", "--", PACKAGE,
+                   root=root).stdout.split())
+    here = {path for path in here if (root / path).is_file()}  # a deleted file is not here
+    changed = sorted(path for path in released ^ here)
+    changed += sorted(path for path in released & here
+                      if subprocess.run(["git", "-C", str(root), "show", f"{commit}:{path}"],
+                                        capture_output=True, check=True).stdout
+                      != (root / path).read_bytes())
+    if changed:
+        problems.append(f"{PACKAGE}/ differs from the release {commit[:12]} the notebooks install "
+                        f"({', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''}); {make_one}")
+    then = tomllib.loads(git("show", f"{commit}:pyproject.toml", root=root).stdout)
+    before, now = _build_inputs(then), _build_inputs(pyproject(root))
+    tables = [table for table in BUILD_TABLES if before[table] != now[table]]
+    if tables:
+        problems.append(f"pyproject.toml's {', '.join(tables)} differ from the release "
+                        f"{commit[:12]} the notebooks install; {make_one}")
+    return problems
+
+
+def make_release(root=None):
+    """Pin the notebooks to HEAD: its mnist_utils and build settings must be committed, and
+    HEAD on main. Writes pyproject.toml's release and stamps the notebooks; commit both."""
+    root = root or ROOT
+    dirty = git("status", "--porcelain", "--", PACKAGE, "pyproject.toml", root=root).stdout
+    if dirty.strip():
+        sys.exit(f"commit mnist_utils/ and pyproject.toml first; uncommitted:\n{dirty}")
+    branch = git("rev-parse", "--abbrev-ref", "HEAD", root=root).stdout.strip()
+    if branch != BRANCH:
+        sys.exit(f"a release is made on {BRANCH}, the branch Colab and Kaggle open; this is {branch!r}")
+    head = git("rev-parse", "HEAD", root=root).stdout.strip()
+    path = root / "pyproject.toml"
+    text = path.read_text()
+    line = re.compile(r'^release = "[0-9a-f]*"$', re.MULTILINE)
+    if not line.search(text):
+        sys.exit(f'pyproject.toml: no line `release = "..."` under [tool.{TOOL}]')
+    path.write_text(line.sub(f'release = "{head}"', text, count=1))
+    return head
 
 
 def badges(repo_url, notebook):
@@ -100,11 +200,11 @@ def notebook_links(repo_url, notebook):
 
 
 def stamp(text, repo_url):
-    """Point every Colab link, badge pair and pip install line of a text at the repository
-    (the install line at the release tag)."""
+    """Point every Colab link, badge pair and install line of a text at the repository (the
+    install line at the release commit)."""
     text = COLAB_LINK.sub(colab_prefix(repo_url), text)
     text = BADGES.sub(lambda m: badges(repo_url, m["colab"].rsplit("/", 1)[-1]), text)
-    return INSTALL_SOURCE.sub(install_source(repo_url), text)
+    return INSTALL_REQUIREMENT.sub(install_requirement(repo_url), text)
 
 
 def _source_lines(text):
@@ -160,8 +260,15 @@ def expected_files(repo_url):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="report files out of date, change nothing")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--check", action="store_true",
+                        help="report files out of date and a stale release, change nothing")
+    action.add_argument("--release", action="store_true",
+                        help="make HEAD (on main, mnist_utils committed) the release the notebooks "
+                             "install, then stamp them; commit what it writes")
     args = parser.parse_args(argv)
+    if args.release:
+        print(f"release: {make_release()}")
     stale = {path: text for path, text in expected_files(repository_url()).items()
              if path.read_text(encoding="utf-8") != text}
     for path, text in stale.items():
@@ -170,7 +277,10 @@ def main(argv=None):
         else:
             path.write_text(text, encoding="utf-8")
             print(f"updated {path.relative_to(ROOT)}")
-    return 1 if args.check and stale else 0
+    problems = release_problems()
+    for problem in problems:
+        print(problem)
+    return 1 if args.check and (stale or problems) else 0
 
 
 if __name__ == "__main__":
