@@ -72,7 +72,7 @@ def test_the_release_procedure(tmp_path, monkeypatch):
     assert sync_notebooks.release_problems(clone) == []
     assert sync_notebooks.main(["--check"]) == 0
     for path in sorted((clone / "notebooks").glob("0*.ipynb")):
-        assert f"@{released}\"" in path.read_text()
+        assert f"@{released}\"" in setup_cell(path)
 
     (clone / "pyproject.toml").write_text((clone / "pyproject.toml").read_text().replace(
         '"numpy>=1.26"', '"numpy>=2"'))
@@ -129,10 +129,12 @@ def test_the_setup_cell_installs_on_colab_and_kaggle_only(platform, takes_it):
 
 
 def redirect_github(tmp_path, to):
-    """A git config that sends the repository's GitHub URL to `to`, for pip's git."""
+    """For pip: a git config that sends the repository's GitHub URL to `to`, and a cache of its
+    own (pip keeps the wheel built from a commit, and would not fetch it again)."""
     config = tmp_path / "gitconfig"
     config.write_text(f'[url "{to}"]\n\tinsteadOf = {sync_notebooks.repository_url()}\n')
-    return {"GIT_CONFIG_GLOBAL": str(config), "GIT_CONFIG_NOSYSTEM": "1"}
+    return {"GIT_CONFIG_GLOBAL": str(config), "GIT_CONFIG_NOSYSTEM": "1",
+            "PIP_CACHE_DIR": str(tmp_path / "pip-cache")}
 
 
 def test_the_release_installs_from_a_plain_clone_of_main(tmp_path):
@@ -166,9 +168,12 @@ def test_the_release_installs_from_a_plain_clone_of_main(tmp_path):
     assert Path(package).is_relative_to(venv) and (Path(package) / "static" / "draw.js").exists()
 
 
-def run_setup_cell_on_kaggle(path, env, monkeypatch):
+def run_setup_cell_on_kaggle(path, env, monkeypatch, tmp_path):
     """The notebook's setup cell in a fresh kernel that looks like Kaggle's: its outputs."""
-    for key, value in {**env, "KAGGLE_KERNEL_RUN_TYPE": "Interactive"}.items():
+    # pip's target is a folder of its own: this environment has the helpers already (pip would
+    # find them there and fetch nothing), and must keep its editable install whatever happens
+    env = {**env, "KAGGLE_KERNEL_RUN_TYPE": "Interactive", "PIP_TARGET": str(tmp_path / "target")}
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup_cell(path))])
     nbclient.NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=300).execute()
@@ -192,9 +197,10 @@ def test_a_failed_install_stops_with_one_line(case, tmp_path, monkeypatch):
             subprocess.run(["git", *args], check=True)
         env = redirect_github(tmp_path, other.as_uri())
         cause = sync_notebooks.release_commit()
-    outputs = run_setup_cell_on_kaggle(notebook_paths()[0], env, monkeypatch)
+    outputs = run_setup_cell_on_kaggle(notebook_paths()[0], env, monkeypatch, tmp_path)
     assert [o["output_type"] for o in outputs] == ["error"], outputs  # nothing printed before
     error = outputs[0]
+    print(error["evalue"])  # what the learner reads
     assert error["ename"] == "RuntimeError"
     assert "\n" not in error["evalue"]
     assert error["evalue"].startswith("Installing the course's helpers failed: ")
