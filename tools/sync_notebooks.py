@@ -36,6 +36,12 @@ KAGGLE_BADGE = "[![Open In Kaggle](https://kaggle.com/static/images/open-in-kagg
 BADGES = re.compile(re.escape(COLAB_BADGE) + r"\((?P<colab>[^)\s]+)\)"
                     r"(?: \[!\[Open In Kaggle\]\([^)\s]+\)\]\([^)\s]+\))?")
 GITHUB_REPO = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
+# pyproject.toml's table [tool.keras-mnist-ladder], whose `release` names the release commit.
+TOOL = "keras-mnist-ladder"
+# What a wheel of the helpers is built from: the package's files and these parts of pyproject.toml.
+PACKAGE = "mnist_utils"
+BUILD_TABLES = ("build-system", "project", "tool.setuptools", "tool.setuptools.dynamic",
+                "tool.setuptools.package-data")
 
 
 def repository_url():
@@ -69,13 +75,6 @@ def release_commit():
 def install_requirement(repo_url):
     """What the notebooks' install line installs: the helpers as they are in the release commit."""
     return f"{distribution_name()} @ git+{repo_url}@{release_commit()}"
-
-
-# What a wheel of the helpers is built from: the package's files and these parts of pyproject.toml.
-PACKAGE = "mnist_utils"
-BUILD_TABLES = ("build-system", "project", "tool.setuptools", "tool.setuptools.dynamic",
-                "tool.setuptools.package-data")
-TOOL = "keras-mnist-ladder"
 
 
 def git(*args, root=None, check=True):
