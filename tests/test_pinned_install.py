@@ -206,4 +206,5 @@ def test_a_failed_install_stops_with_one_line(case, tmp_path, monkeypatch):
     assert error["evalue"].startswith("Installing the course's helpers failed: ")
     assert cause in error["evalue"], error["evalue"]
     assert "Kaggle: Settings → Internet on" in error["evalue"]
-    assert "run this cell again" in error["evalue"]
+    assert error["evalue"].endswith("Run this cell again, or open a fresh copy of the notebook "
+                                    "from GitHub.")
