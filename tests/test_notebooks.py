@@ -48,6 +48,11 @@ def test_notebook_structure(path):
     assert badge in title
     kaggle = f"[![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]({sync_notebooks.kaggle_url(repo, path.name)})"
     assert f"{badge} {kaggle}" in title
+    # for a reader on GitHub, who sees no outputs: the executed page on the course's site
+    site = f"{sync_notebooks.SITE_LINK}({sync_notebooks.page_url(repo, path.name)})"
+    assert f"{kaggle} · {site}" in title
+    assert sync_notebooks.page_url(repo, path.name) == \
+        f"https://mnist-ladder.github.io/keras-mnist-ladder/{path.stem}.html"
 
     # Neighbours are linked, locally and in Colab, and exist.
     number = int(path.name[:2])

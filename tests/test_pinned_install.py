@@ -42,6 +42,22 @@ def test_the_release_is_this_checkouts_mnist_utils():
     assert sync_notebooks.release_problems() == []
 
 
+def test_sync_stamps_links_badges_and_the_install_line(monkeypatch):
+    """From an old notebook's text (a Colab badge alone, the old name and a tag): the badge trio
+    and the release commit; stamping again changes nothing."""
+    monkeypatch.setattr(sync_notebooks, "release_commit", lambda: "f" * 40)
+    repo = "https://github.com/Someone/course"
+    old = ('[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]'
+           '(https://colab.research.google.com/github/a/b/blob/main/notebooks/01_softmax.ipynb)\n'
+           '%pip install -q "mnist-utils @ git+https://github.com/a/b@v0.1.0"\n')
+    new = sync_notebooks.stamp(old, repo)
+    assert f'"keras-mnist-ladder @ git+https://github.com/Someone/course@{"f" * 40}"' in new
+    assert new.count("[![Open In Kaggle]") == 1
+    assert "src=https://github.com/Someone/course/blob/main/notebooks/01_softmax.ipynb" in new
+    assert new.count("(https://someone.github.io/course/01_softmax.html)") == 1
+    assert sync_notebooks.stamp(new, repo) == new
+
+
 def git(root, *args):
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
                           check=True).stdout.strip()

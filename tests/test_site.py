@@ -28,7 +28,7 @@ import pytest
 import yaml
 from build_site import site_url
 from helpers import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip, free_port
-from sync_notebooks import COLAB_BADGE, KAGGLE_BADGE, notebook_links, repository_url
+from sync_notebooks import COLAB_BADGE, KAGGLE_BADGE, notebook_links, page_url, repository_url
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_SITE = REPO / "tools" / "build_site.py"
@@ -203,7 +203,11 @@ def test_every_page_loads_cleanly_and_every_internal_link_and_image_resolves(pag
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_each_notebook_page_shows_its_plots_its_score_and_its_buttons(page, server, name):
-    open_page(page, server + name.replace(".ipynb", ".html"))
+    # the page that the notebook's header links to ("See it run, on the site")
+    published = page_url(repository_url(), name)
+    assert published.startswith(site_url(repository_url()))
+    open_page(page, server + published.removeprefix(site_url(repository_url())))
+    assert page.locator(f'a[href="{published}"]').count() == 0, "the page links to itself"
     plots = page.locator(".cell_output img")
     assert plots.count() >= 4, "the digits, the training curves, the mistakes, the confusion matrix"
     assert all(plots.nth(i).evaluate("i => i.naturalWidth > 0") for i in range(plots.count()))

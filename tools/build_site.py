@@ -33,7 +33,7 @@ from pathlib import Path
 import nbformat
 
 from notebook_runner import Progress, check_notebooks_and_out, execute
-from sync_notebooks import GITHUB_REPO, notebook_links, repository_url
+from sync_notebooks import notebook_links, repository_url, site_url
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -41,7 +41,8 @@ IMAGES = ROOT / "docs" / "images"
 DRAW_STILL = IMAGES / "jupyterlab_draw_digit.png"
 SHORT = {"KERAS_MAX_EPOCHS": "2", "KERAS_MAX_STEPS_PER_EPOCH": "30"}  # as conftest.py sets
 WIDGET = "application/vnd.jupyter.widget-view+json"
-COLAB_BADGE = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)\s*$", re.M)
+# The notebook's line of badges (Colab, Kaggle, the site): the page has its button bar instead.
+BADGES_LINE = re.compile(r"^\[!\[Open In Colab\]\(.*$", re.M)
 VERSIONS = re.compile(r"^(Keras \S+ on .+)$", re.M)  # what mnist_utils.versions() prints
 SEED = re.compile(r"^SEED = (\d+)", re.M)
 BUTTONS = [("colab", "Run in Colab"), ("kaggle", "Run on Kaggle"),
@@ -49,12 +50,6 @@ BUTTONS = [("colab", "Run in Colab"), ("kaggle", "Run on Kaggle"),
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import report  # noqa: E402  - the README's results section, table for table
-
-
-def site_url(repo_url):
-    """Where GitHub Pages publishes the site of https://github.com/OWNER/NAME."""
-    owner, name = GITHUB_REPO.match(repo_url).groups()
-    return f"https://{owner.lower()}.github.io/{name}/"
 
 
 def parse_args(argv):
@@ -89,13 +84,14 @@ def still_of_the_pad():
 
 def page_of(nb, name, repo_url):
     """The executed notebook as the site shows it: a button bar under the title (instead of
-    the Colab badge), and a still where a widget needs a kernel."""
+    the line of badges and the link to this very page), and a still where a widget needs a
+    kernel."""
     nb = nbformat.from_dict(nb)
     nb.metadata.pop("widgets", None)  # no widget state: nothing on the page loads widget code
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             title, _, rest = cell.source.partition("\n")
-            rest = COLAB_BADGE.sub("", rest).strip("\n")
+            rest = BADGES_LINE.sub("", rest).strip("\n")
             cell.source = f"{title}\n\n{button_bar(repo_url, name)}\n\n{rest}"
             break
     for cell in nb.cells:

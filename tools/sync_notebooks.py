@@ -32,9 +32,11 @@ COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\
 INSTALL_REQUIREMENT = re.compile(r"[\w.-]+ @ git\+https://[^\s\"']+")
 COLAB_BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
 KAGGLE_BADGE = "[![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]"
-# A Colab badge, with the Kaggle badge that follows it if there is one already.
+SITE_LINK = "[See it run, on the site]"
+# A Colab badge, with the Kaggle badge and the link to the site that follow it if there are some.
 BADGES = re.compile(re.escape(COLAB_BADGE) + r"\((?P<colab>[^)\s]+)\)"
-                    r"(?: \[!\[Open In Kaggle\]\([^)\s]+\)\]\([^)\s]+\))?")
+                    r"(?: \[!\[Open In Kaggle\]\([^)\s]+\)\]\([^)\s]+\))?"
+                    r"(?: · " + re.escape(SITE_LINK) + r"\([^)\s]+\))?")
 GITHUB_REPO = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
 # pyproject.toml's table [tool.keras-mnist-ladder], whose `release` names the release commit.
 TOOL = "keras-mnist-ladder"
@@ -160,9 +162,22 @@ def make_release(root=None):
 
 
 def badges(repo_url, notebook):
-    """The "Open In Colab" and "Open In Kaggle" badges of a notebook, side by side."""
+    """The "Open In Colab" and "Open In Kaggle" badges of a notebook, side by side, and the link
+    to its executed page on the site (for a reader on GitHub, who sees no outputs)."""
     return (f"{COLAB_BADGE}({colab_url(repo_url, notebook)}) "
-            f"{KAGGLE_BADGE}({kaggle_url(repo_url, notebook)})")
+            f"{KAGGLE_BADGE}({kaggle_url(repo_url, notebook)}) · "
+            f"{SITE_LINK}({page_url(repo_url, notebook)})")
+
+
+def site_url(repo_url):
+    """Where GitHub Pages publishes the course's website (tools/build_site.py builds it)."""
+    owner, name = GITHUB_REPO.match(repo_url).groups()
+    return f"https://{owner.lower()}.github.io/{name}/"
+
+
+def page_url(repo_url, notebook):
+    """The notebook's executed page on the site, every output shown."""
+    return site_url(repo_url) + Path(notebook).stem + ".html"
 
 
 def colab_prefix(repo_url):
