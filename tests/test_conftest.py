@@ -19,8 +19,8 @@ MODULES = ["mnist_utils"] + [f"mnist_utils.{module.name}"
 def test_every_module_of_the_package_is_in_the_kernels_warning_filters():
     filters = os.environ["PYTHONWARNINGS"].split(",")
     assert set(MODULES) <= {f.split(":")[3] for f in filters if f.startswith("error:")}
-    assert {"mnist_utils.files", "mnist_utils._tf_data", "mnist_utils._numpy_batches",
-            "mnist_utils._live_plot"} <= set(MODULES)
+    assert {"mnist_utils.files", "mnist_utils.data", "mnist_utils._tf_strategies",
+            "mnist_utils.live_plot"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("module", MODULES)

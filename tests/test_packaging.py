@@ -50,8 +50,7 @@ def test_the_package_imports_only_declared_dependencies():
     modules for that backend (which run only where it is installed)."""
     core = declared(PYPROJECT["dependencies"]) | set(sys.stdlib_module_names) | {"mnist_utils"}
     for module in (REPO / "mnist_utils").glob("*.py"):
-        extra = {"_tf_data.py": {"tensorflow"}, "_tf_strategies.py": {"tensorflow"},
-                 "_jax_distribution.py": {"jax"}}.get(module.name, set())
+        extra = {"_tf_strategies.py": {"tensorflow"}, "_jax_distribution.py": {"jax"}}.get(module.name, set())
         top = {node.names[0].name.split(".")[0] if isinstance(node, ast.Import) else
                (node.module or "").split(".")[0]
                for node in ast.parse(module.read_text()).body

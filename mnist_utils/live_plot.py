@@ -1,8 +1,7 @@
 """LivePlot: a Keras callback that draws the training curves while `model.fit` runs.
 
-Re-exported by mnist_utils.plots (and the package), where learners find it. Its figure is made
-without pyplot: redrawn in place in Jupyter and Colab, drawn once at the end in a script, and
-written to a file with `save_to=`.
+Its figure is made without pyplot (`plots.new_figure`): redrawn in place in Jupyter and Colab,
+drawn once at the end in a script, and written to a file with `save_to=`.
 """
 import os
 import tempfile
@@ -13,7 +12,7 @@ import keras
 import numpy as np
 from matplotlib.backend_bases import FigureCanvasBase
 
-from mnist_utils._figures import (
+from mnist_utils.plots import (
     TRAINING,
     VALIDATION,
     epoch_axis,
