@@ -1,18 +1,8 @@
 """What every notebook of the series shares, so that the notebooks show only what changes.
 
-The modules, in the order a learner meets them:
-
-- `backends`: imported first, before anything imports Keras: on a machine with a TPU where no
-  KERAS_BACKEND was set, it picks JAX; `versions()` names what really runs.
-- `accelerators`: where Keras trains on this machine (a tf.distribute strategy, or a
-  keras.distribution on JAX), in one call; the backend-specific parts are `_tf_strategies.py`
-  and `_jax_distribution.py`.
-- `files` and `data`: the MNIST files (found locally or downloaded, verified), as batches for
-  `model.fit` (tf.data, or NumPy batches without TensorFlow) and as arrays.
-- `plots` and `live_plot`: the pictures of digits the notebooks show, with the numbers they
-  draw (`confusion_counts`, `mistakes`), and the live training plot.
-- `insides`: pictures of the model's insides, drawn from the learner's own model and digits.
-- `fonts` and `draw`: digits typed in Matplotlib's fonts, and a pad to draw your own.
+The public names the notebooks use are gathered here (`mnist_utils.show_digits(...)`), each
+defined one file away, in a module named for what it holds; README's "Project layout" lists
+them. `backends` comes first: it picks Keras' backend before anything imports Keras.
 """
 from mnist_utils.backends import choose_backend, versions
 

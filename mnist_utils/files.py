@@ -16,12 +16,14 @@ broken download, or two notebooks downloading at once, never leave a damaged fil
 
 Plain Python and NumPy: this works with or without TensorFlow, on any Keras backend.
 """
+import contextlib
 import gzip
 import hashlib
 import os
 import tempfile
 import urllib.request
 import zlib
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -179,42 +181,61 @@ def _files_in_cache_or_downloaded(mirrors, cache_dir, known_files, verify, kaggl
 def _download(file, mirrors, folder, role):
     """Downloads `file`.gz from the first mirror that serves it intact, into `folder`.
 
-    Written to a temporary file in the same folder and renamed into place only once its md5
-    matched: a failed download leaves nothing behind, and two processes downloading at the
-    same time each rename a complete, identical file into place.
+    Written atomically (`write_atomically`) once its md5 matched: a failed download leaves
+    nothing behind, and two processes downloading at the same time each rename a complete,
+    identical file into place.
     """
     name = file.name + ".gz"
     target = os.path.join(folder, name)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MnistDataError(f"Cannot write into the download folder {folder}. Set KERAS_HOME "
+                             "to a folder you can write to, or MNIST_DATA_DIR.")
     errors = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + name
         try:
-            fd, partial = tempfile.mkstemp(dir=folder, prefix=".part-", suffix="-" + name)
-        except OSError as e:
-            raise MnistDataError(f"Cannot write into the download folder {folder} ({e}). Set "
-                                 "KERAS_HOME to a folder you can write to, or MNIST_DATA_DIR.") \
-                from None
-        try:
-            with os.fdopen(fd, "wb") as out, \
+            with write_atomically(target) as out, \
                     urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
                 hasher = hashlib.md5()
                 while chunk := response.read(1 << 20):
                     hasher.update(chunk)
                     out.write(chunk)
-            if hasher.hexdigest() != file.gz_md5:
-                raise MnistDataError(f"the downloaded file's md5 hash is {hasher.hexdigest()}, "
-                                     f"expected {file.gz_md5}")
-            check_file(partial, role, file.md5)
-            os.replace(partial, target)
+                if hasher.hexdigest() != file.gz_md5:
+                    raise MnistDataError(f"the downloaded file's md5 hash is "
+                                         f"{hasher.hexdigest()}, expected {file.gz_md5}")
+                out.flush()
+                partial = out.name
+                check_file(partial, role, file.md5)
             _read[target] = (_version(target), *_read.pop(partial)[1:])  # read once, not twice
             return target
         except Exception as e:  # noqa: BLE001 - every mirror's failure is reported below
             errors.append(f"  - {mirror}: {e}")
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
     raise MnistDataError(f"Could not download {name} from any mirror:\n" + "\n".join(errors)
                          + "\n" + GET_HELP)
+
+
+@contextlib.contextmanager
+def write_atomically(path):
+    """A file to write `path` through: a temporary file beside it, renamed into place when the
+    `with` block ends without an error, deleted otherwise.
+
+    Whoever reads `path` meanwhile (an image viewer, a web page, another notebook) sees the
+    previous file or the new one, never half a file. Yields the file, open for binary writing.
+    """
+    path = Path(path)
+    # ".part-x1y2-training.png": the same ending as the file (it says how to read it, e.g. .gz)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix="-" + path.name)
+    os.close(fd)
+    try:
+        with open(temporary, "wb") as file:
+            yield file
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)      # as an ordinary new file, not mkstemp's 0600
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 # --- Files on gs:// (through TensorFlow, where it is installed) ----------------------------

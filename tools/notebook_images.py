@@ -26,12 +26,12 @@ import base64
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 import nbformat
 
+from mnist_utils.files import write_atomically
 from notebook_runner import ANSI_COLOUR, CAPS, EPOCH, STEP, Progress, execute
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,20 +235,6 @@ def stale_cells(executed, name):
             and (key not in today or today[key].source != cell.source)]
 
 
-def write_atomically(data, path):
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)   # as an ordinary new file, not mkstemp's 0600
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -274,7 +260,8 @@ def main(argv=None):
                   f"(cells {', '.join(map(str, stale))}).", file=sys.stderr)
     args.out.mkdir(exist_ok=True)
     for name, png in pngs.items():
-        write_atomically(png, args.out / f"{name}.png")
+        with write_atomically(args.out / f"{name}.png") as file:
+            file.write(png)
         picture = PICTURES[name]
         print(f"{args.out / name}.png  ({picture.notebook}, cell {picture.cell}: {picture.what})")
     return 0
