@@ -4,8 +4,6 @@ modules, which import accelerators.py) runs later, once every module is loaded, 
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[1] / "mnist_utils"
 MODULES = {path.stem: path for path in PACKAGE.glob("*.py")}
 

@@ -10,7 +10,7 @@ id) and which of the cell's image outputs. Nothing is drawn again here.
 
 --from FOLDER reads executed notebooks named as in notebooks/ (NN_name.ipynb), e.g. the ones
 the full-length site build keeps in _site/_sources/. Without it, the notebooks run here first,
-top to bottom at full length, each in a fresh kernel (tools/notebook_runner.py, with the same
+top to bottom at full length, each in a fresh kernel (tools/notebook_code.py, with the same
 progress in the terminal as tools/run_all.py); --keep FOLDER saves them.
 
 Notebooks trained with Keras' KERAS_MAX_EPOCHS / KERAS_MAX_STEPS_PER_EPOCH caps (as the tests
@@ -32,7 +32,7 @@ from typing import NamedTuple
 import nbformat
 
 from mnist_utils.files import write_atomically
-from notebook_runner import ANSI_COLOUR, CAPS, EPOCH, STEP, Progress, execute
+from notebook_code import ANSI_COLOUR, CAPS, EPOCH, STEP, Progress, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -169,7 +169,7 @@ def short_training(nb):
 
 # The command.
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", metavar="NN",
                         help="only these notebooks' pictures, e.g. 01 05 (default: all)")
     parser.add_argument("--from", dest="source", type=Path, metavar="FOLDER",
