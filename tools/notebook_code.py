@@ -265,7 +265,8 @@ def execute(path, timeout, progress=None, nb=None):
     from nbclient.exceptions import CellExecutionError
 
     path = Path(path)
-    nb = nbformat.from_dict(nb) if nb is not None else nbformat.read(path, as_version=4)
+    nb = (nbformat.reads(json.dumps(nb), as_version=4) if nb is not None
+          else nbformat.read(path, as_version=4))
     progress = progress or Progress()
     # The kernel's C++ lines are written straight to its file descriptors, not into the
     # notebook (capture_fd_output=False), and the kernel's descriptors go to `log`.
