@@ -2,8 +2,7 @@
 
 Where the files come from, in this order:
 1. a folder you name: `data_dir=...` or the environment variable MNIST_DATA_DIR (files as .gz
-   or uncompressed; a gs:// folder works where TensorFlow is installed, and an https:// address
-   is used as a mirror);
+   or uncompressed);
 2. a Kaggle dataset attached to the notebook: anywhere under /kaggle/input (KAGGLE_INPUT), in
    any folder layout, as .gz or uncompressed, also named the way the most used MNIST dataset
    there names them (`train-images.idx3-ubyte`, in a folder of the same name);
@@ -74,8 +73,6 @@ def mnist_files(data_dir=None, *, verify=True, mirrors=MIRRORS, cache_dir=None,
     cache folder, and `known_files` the table of names and checksums (both are for tests).
     """
     data_dir = os.path.expanduser(str(data_dir or os.environ.get("MNIST_DATA_DIR", "")))
-    if data_dir.startswith(("https://", "http://")):
-        mirrors, data_dir = (data_dir,), ""
     if data_dir:
         files = _files_in_folder(data_dir, known_files, verify)
     else:
@@ -93,12 +90,10 @@ def mnist_files(data_dir=None, *, verify=True, mirrors=MIRRORS, cache_dir=None,
 
 
 def _files_in_folder(folder, known_files, verify):
-    if folder.startswith("gs://"):
-        _gfile(folder)  # says what to install where gs:// cannot be read
     files, missing = {}, []
     for role, file in known_files.items():
-        candidates = [path for path in (_join(folder, file.name + ".gz"), _join(folder, file.name))
-                      if _exists(path)]
+        candidates = [path for path in (os.path.join(folder, file.name + ".gz"),
+                                        os.path.join(folder, file.name)) if os.path.exists(path)]
         if candidates:
             files[role] = _first_good(candidates, role, file.md5 if verify else None)
         else:
@@ -238,54 +233,10 @@ def write_atomically(path):
         raise
 
 
-# --- Files on gs:// (through TensorFlow, where it is installed) ----------------------------
-
-def _is_remote(path):
-    return "://" in path
-
-
-def _gfile(path):
-    """TensorFlow's file system module, for gs:// paths; a clear error where it cannot help."""
-    try:
-        import tensorflow as tf
-    except ImportError:
-        raise MnistDataError(f"Cannot read {path}: gs:// folders are read through TensorFlow, "
-                             "which is not installed here. Copy the files to a local folder, "
-                             "or use an https:// mirror.") from None
-    if path.split("://")[0] not in tf.io.gfile.get_registered_schemes():
-        raise MnistDataError(
-            f"Cannot read {path}: this TensorFlow cannot open gs:// paths. Install the package "
-            "tensorflow-io-gcs-filesystem (`pip install tensorflow-io-gcs-filesystem`), or use "
-            "an https:// mirror or a local folder instead.")
-    return tf.io.gfile
-
-
-def _join(folder, name):
-    return folder.rstrip("/") + "/" + name if _is_remote(folder) else os.path.join(folder, name)
-
-
-def _exists(path):
-    if not _is_remote(path):
-        return os.path.exists(path)
-    try:
-        return _gfile(path).exists(path)
-    except MnistDataError:
-        raise
-    except Exception as e:  # noqa: BLE001 - TensorFlow's errors for a bucket we cannot see
-        raise MnistDataError(f"Cannot look for {path}: {e}") from None
-
-
 def _version(path):
     """What identifies one version of a file: its path, size and modification time."""
-    if _is_remote(path):
-        stat = _gfile(path).stat(path)
-        return path, stat.length, stat.mtime_nsec
     stat = os.stat(path)
     return path, stat.st_size, stat.st_mtime_ns
-
-
-def _open(path):
-    return _gfile(path).GFile(path, "rb") if _is_remote(path) else open(path, "rb")
 
 
 # --- Checking and reading the files --------------------------------------------------------
@@ -326,7 +277,7 @@ def _read_and_check(path, role):
 def _content(path):
     """The (uncompressed) bytes of a file, with errors that say what went wrong."""
     try:
-        with _open(path) as raw:
+        with open(path, "rb") as raw:
             data = raw.read()
         return gzip.decompress(data) if path.endswith(".gz") else data
     except PermissionError:
