@@ -27,3 +27,32 @@ def pytest_configure(config):
     """The same in this process, which read PYTHONWARNINGS before this file set it."""
     for name in PACKAGE_MODULES:
         config.addinivalue_line("filterwarnings", f"error:::{re.escape(name)}$")
+
+
+# The slow tier, in one table: other environments, a browser, the site build, whole notebooks
+# in Jupyter kernels, and processes that train together. `python -m pytest -m "not slow"` (the
+# quick tier, README) leaves these out; `python -m pytest` (and CI's .ci/run) runs everything.
+SLOW = {
+    "notebooks/": "each notebook top to bottom under nbval",
+    "tests/test_environments.py": "the notebooks in the environments of .ci/stacks.toml",
+    "tests/test_other_backends.py": "the notebooks on JAX, and without TensorFlow",
+    "tests/test_jax_distribution.py": "JAX processes that train together",
+    "tests/test_browser.py": "JupyterLab in Chromium",
+    "tests/test_site.py": "the site built and browsed",
+    "tests/test_pinned_install.py::test_the_release_installs_from_a_git_clone_at_its_tag":
+        "a fresh environment installing the release",
+    "tests/test_run_all.py::test_a_report_of_executed_notebooks": "notebooks in Jupyter kernels",
+    "tests/test_notebook_images.py::test_the_pictures_are_the_cells_images": "notebook 01 run",
+    "tests/test_notebook_images.py::test_a_short_run_is_refused": "notebook 01 run",
+    "tests/test_accelerators.py::test_two_local_workers": "two TensorFlow workers",
+}
+
+
+def is_slow(nodeid):
+    return any(nodeid.startswith(prefix) for prefix in SLOW)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if is_slow(item.nodeid):
+            item.add_marker("slow")

@@ -1,6 +1,6 @@
 """Run each notebook exactly as a learner would, with several seeds, and report its accuracy.
 
-Every notebook is executed top to bottom in a Jupyter kernel (nbclient) on the full data with
+Every notebook is executed top to bottom in a fresh Jupyter kernel (tools/notebook_code.py) on the full data with
 its default parameters; only the `SEED = ...` line of its Parameters cell changes between runs.
 Afterwards one extra cell reads the final model's history from the kernel.
 
@@ -20,14 +20,22 @@ import json
 import os
 import statistics
 import sys
-import time
 from datetime import date, datetime
 from pathlib import Path
 
-import nbclient
 import nbformat
 from _plumbing import command, machine, read_results, write_results
-from notebook_code import cell_text, load, notebook_paths, with_seed
+from notebook_code import (
+    CAPS,
+    Progress,
+    cell_text,
+    execute,
+    load,
+    notebook_paths,
+    with_cells,
+    with_changes,
+    with_seed,
+)
 
 TARGETS = {"01": 0.915, "02": 0.975, "03": 0.980, "04": 0.990, "05": 0.995}
 TARGET_MIN = {"05": 0.994}
@@ -105,18 +113,6 @@ def _seconds(cell):
     return (parse(end) - parse(start)).total_seconds()
 
 
-def with_changes(nb, replacements):
-    """A copy of the notebook with each `old` text, found in exactly one code cell, replaced."""
-    nb = json.loads(json.dumps(nb))
-    for old, new in replacements:
-        cells = [c for c in nb["cells"] if c["cell_type"] == "code" and old in cell_text(c)]
-        if len(cells) != 1:
-            sys.exit(f"{old!r} is in {len(cells)} code cells of the notebook, not in exactly one: "
-                     "update VARIANTS in benchmarks/accuracy.py to the notebook's text")
-        cells[0]["source"] = cell_text(cells[0]).replace(old, new)
-    return nb
-
-
 def run_notebook(path, seed, timeout, save_to=None, variant=None):
     """Execute one notebook with the given seed; return what its final model reached.
 
@@ -124,17 +120,20 @@ def run_notebook(path, seed, timeout, save_to=None, variant=None):
     variant: a name in VARIANTS: the notebook as that exercise changes it.
     """
     replacements, watched = (VARIANTS[variant][1:] if variant else ([], "history"))
-    nb = nbformat.reads(json.dumps(with_changes(with_seed(load(path), seed), replacements)),
-                        as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL.replace("HISTORY", watched)))
-    env_caps = [name for name in ("KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH") if name in os.environ]
+    try:
+        nb = with_changes(with_seed(load(path), seed), replacements)
+    except ValueError as err:
+        sys.exit(f"{err}: update VARIANTS in benchmarks/accuracy.py to the notebook's text")
+    nb = with_cells(nb, REPORT_CELL.replace("HISTORY", watched))
+    env_caps = [name for name in CAPS if name in os.environ]
     if env_caps:
         sys.exit(f"unset {', '.join(env_caps)}: the benchmark trains for real")
-    started = time.perf_counter()
-    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    wall = time.perf_counter() - started
+    progress = Progress()
+    run = execute(path, timeout, progress, nb=nb)
+    if run.error:
+        sys.exit(f"{path.name} (seed {seed}) stopped at {run.failed_cell}: {run.error}")
+    progress.finish(f"{variant or path.name}, seed {seed}: {run.seconds:.0f} s")
+    nb, wall = run.nb, run.seconds
     if save_to:
         Path(save_to).mkdir(parents=True, exist_ok=True)
         stem = variant or path.stem
@@ -205,7 +204,7 @@ def markdown(results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notebooks", nargs="*", default=list(TARGETS), help="numbers, e.g. 01 05")
     parser.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3])
     parser.add_argument("--variants", nargs="*", default=[], choices=sorted(VARIANTS),

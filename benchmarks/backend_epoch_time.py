@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from _plumbing import ROOT, command, machine, read_results, write_results
+from notebook_code import notebook_paths
 
 WORKER = Path(__file__).with_name("backend_epoch_worker.py")
 BACKENDS = ("tensorflow", "jax")
@@ -41,7 +42,7 @@ def run(path, backend, epochs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notebooks", nargs="*", default=["01", "02", "03", "04", "05"])
     parser.add_argument("--epochs", type=int, default=3, help="per run; the first is not timed")
     parser.add_argument("--repeats", type=int, default=1,
@@ -49,7 +50,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     results = read_results("backend_epoch_time", {"notebooks": {}})  # other notebooks' rows stay
     results.update(date=date.today().isoformat(), machine=machine())
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    for path in notebook_paths():
         if path.name[:2] not in args.notebooks:
             continue
         seconds = {backend: [] for backend in BACKENDS}

@@ -16,24 +16,19 @@ give 469 steps an epoch, the last one of 96 digits; our dataset 468 full batches
 Writes benchmarks/results/epoch_time.json and epoch_time.md.
 """
 import argparse
-import contextlib
-import io
 import statistics
 import time
 from datetime import date
 
 from _plumbing import command, machine, read_results, versions, write_results
-from notebook_code import code_until, load, notebook_paths
+from notebook_code import load, notebook_paths, run_until
 
 TARGET = 1.05
 
 
 def build(path):
     """Run the notebook's code up to its Training section; return its variables."""
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):  # the notebook's own printing
-        exec(compile(code_until(load(path), "Training"), path.name, "exec"), namespace)
-    return namespace
+    return run_until(load(path), "Training", path.name)
 
 
 def epoch_seconds(fit):
@@ -88,7 +83,7 @@ def measure(path, epochs, repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notebooks", nargs="*", default=["01", "02", "03", "04", "05"])
     parser.add_argument("--epochs", type=int, default=3, help="per run; the first is not timed")
     parser.add_argument("--repeats", type=int, default=4, help="pairs of runs (ABBA order)")

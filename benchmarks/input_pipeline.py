@@ -166,7 +166,7 @@ def markdown(r):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", help="folder with the four MNIST files "
                         "(default: MNIST_DATA_DIR, else the Keras cache or a download)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each test")

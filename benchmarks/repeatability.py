@@ -15,7 +15,7 @@ from accuracy import notebook_paths, run_notebook
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notebook", default="01")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)

@@ -20,36 +20,26 @@ Writes benchmarks/results/side_by_side.json and side_by_side.md (merging with ea
 for other notebooks).
 """
 import argparse
-import contextlib
-import io
 import os
 import statistics
-import time
 from datetime import date, datetime
 
 from _plumbing import command, machine, read_results, versions, write_results
-from notebook_code import cell_text, load, notebook_paths, with_seed
+from notebook_code import load, notebook_paths, run_until, with_seed
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def train_ours(path, seed):
     """Run the notebook's cells up to Predictions; return (final val accuracy, training seconds)."""
-    from IPython.core.inputtransformer2 import TransformerManager
+    timed = []
 
-    namespace, timed = {}, 0.0
-    for cell in with_seed(load(path), seed)["cells"]:
-        source = cell_text(cell)
-        if cell["cell_type"] == "markdown" and source.startswith("## Predictions"):
-            break
-        if cell["cell_type"] != "code":
-            continue
-        started = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(TransformerManager().transform_cell(source), path.name, "exec"), namespace)
-        if "training_dataset(" in source or source.lstrip().startswith("history = model.fit("):
-            timed += time.perf_counter() - started
-    return namespace["history"].history["val_accuracy"][-1], timed
+    def time_training(code, seconds):
+        if "training_dataset(" in code or code.lstrip().startswith("history = model.fit("):
+            timed.append(seconds)
+
+    namespace = run_until(with_seed(load(path), seed), "Predictions", path.name, time_training)
+    return namespace["history"].history["val_accuracy"][-1], sum(timed)
 
 
 def train_original(notebook, seed):
@@ -93,7 +83,7 @@ def summary(runs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notebooks", nargs="+", default=["01", "02", "03", "04", "05"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--add", action="store_true",

@@ -1,14 +1,8 @@
 """What every notebook of the series shares, so that the notebooks show only what changes.
 
-- `mnist_utils.backends`: imported first, before anything imports Keras: on a machine with a
-  TPU where no KERAS_BACKEND was set, it picks JAX; `versions()` names what really runs.
-- `mnist_utils.data`: the MNIST files as tf.data datasets (found locally or downloaded, verified).
-- `mnist_utils.accelerators`: where Keras trains on this machine (a tf.distribute strategy, or a
-  keras.distribution on JAX), in one call.
-- `mnist_utils.plots`: a live training plot and the pictures of digits the notebooks show, with
-  the numbers they draw (`confusion_counts`, `mistakes`).
-- `mnist_utils.insides`: pictures of the model's insides (logits, weights, slopes, filters,
-  batch normalisation), each drawn from the learner's own model and digits.
+The public names the notebooks use are gathered here (`mnist_utils.show_digits(...)`), each
+defined one file away, in a module named for what it holds; README's "Project layout" lists
+them. `backends` comes first: it picks Keras' backend before anything imports Keras.
 """
 from mnist_utils.backends import choose_backend, versions
 
@@ -41,11 +35,11 @@ from mnist_utils.insides import (  # noqa: E402
     show_weight_templates,
     weight_templates,
 )
+from mnist_utils.fonts import font_digits  # noqa: E402
+from mnist_utils.live_plot import LivePlot  # noqa: E402
 from mnist_utils.plots import (  # noqa: E402
-    LivePlot,
     Mistakes,
     confusion_counts,
-    font_digits,
     mistakes,
     plot_confusion_matrix,
     plot_learning_rate,

@@ -13,8 +13,8 @@ import os
 import jax
 import keras
 
-from mnist_utils._accelerator import GPU_HINT, Accelerator, describe
-from mnist_utils._accelerator import short_error as _short
+from mnist_utils.accelerators import GPU_HINT, Accelerator, describe
+from mnist_utils.accelerators import short_error as _short
 
 CLUSTER_VARIABLES = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
                      "KERAS_DISTRIBUTION_PROCESS_ID")
@@ -52,12 +52,12 @@ def _data_parallel(devices, what, note=None, kind=None):
     kind = kind or devices[0].platform.upper()
     if len(devices) == 1:
         keras.distribution.set_distribution(None)
-        return Accelerator(None, kind, 1, describe(what, None, 1, note), backend="jax")
+        return Accelerator(None, kind, 1, describe(what, None, 1, note))
     distribution = keras.distribution.DataParallel(
         devices=[f"{device.platform}:{device.id}" for device in devices])
     keras.distribution.set_distribution(distribution)
     return Accelerator(None, kind, len(devices), describe(what, "DataParallel", len(devices), note),
-                       backend="jax", distribution=distribution)
+                       distribution=distribution)
 
 
 def _cluster():

@@ -10,8 +10,8 @@ import os
 
 import tensorflow as tf
 
-from mnist_utils._accelerator import GPU_HINT, Accelerator, describe
-from mnist_utils._accelerator import short_error as _short
+from mnist_utils.accelerators import GPU_HINT, Accelerator, describe
+from mnist_utils.accelerators import short_error as _short
 
 # The plain `tensorflow` package has no TPU kernels; Google publishes a TPU build of it.
 TPU_INSTALL = ("pip install tensorflow-tpu "
@@ -34,7 +34,7 @@ def _found(strategy, kind, what, name, note=None):
     """The Accelerator and its line, e.g. "... running on 1 GPU (Tesla T4) with the default strategy." """
     replicas = strategy.num_replicas_in_sync
     return Accelerator(strategy=strategy, kind=kind, replicas=replicas,
-                       description=describe(what, name, replicas, note), backend="tensorflow")
+                       description=describe(what, name, replicas, note))
 
 
 def _cluster(tf_config):

@@ -13,6 +13,9 @@ import anywidget
 import numpy as np
 import traitlets
 
+from mnist_utils.data import as_images
+from mnist_utils.fonts import centring_shift
+
 __all__ = ["DigitPad", "draw_digit", "prepare_digit"]
 
 STATIC = Path(__file__).with_name("static")
@@ -41,8 +44,7 @@ def prepare_digit(image):
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 2 or min(image.shape) == 0:
         raise ValueError(f"prepare_digit needs one 2-D grayscale image, got shape {image.shape}")
-    if image.max(initial=0) > 1:
-        image = image / 255.0
+    image = as_images(image, shape=None)
     digit = np.zeros((FIELD, FIELD), np.float32)
     rows, cols = np.nonzero(image.any(axis=1))[0], np.nonzero(image.any(axis=0))[0]
     if rows.size == 0:
@@ -53,10 +55,7 @@ def prepare_digit(image):
     small = _box_resample(ink.shape[0], height) @ ink @ _box_resample(ink.shape[1], width).T
     small = np.clip(small, 0, 1)
     # Centre of mass of the small digit, moved to the field's centre (where MNIST has it).
-    mass = small.sum()
-    com_row = (small.sum(axis=1) * np.arange(height)).sum() / mass
-    com_col = (small.sum(axis=0) * np.arange(width)).sum() / mass
-    top, left = round(FIELD / 2 - com_row), round(FIELD / 2 - com_col)
+    top, left = centring_shift(small, FIELD)
     # Paste, cutting off whatever would fall outside the field.
     r0, c0 = max(top, 0), max(left, 0)
     r1, c1 = min(top + height, FIELD), min(left + width, FIELD)

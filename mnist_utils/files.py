@@ -2,8 +2,7 @@
 
 Where the files come from, in this order:
 1. a folder you name: `data_dir=...` or the environment variable MNIST_DATA_DIR (files as .gz
-   or uncompressed; a gs:// folder works where TensorFlow is installed, and an https:// address
-   is used as a mirror);
+   or uncompressed);
 2. a Kaggle dataset attached to the notebook: anywhere under /kaggle/input (KAGGLE_INPUT), in
    any folder layout, as .gz or uncompressed, also named the way the most used MNIST dataset
    there names them (`train-images.idx3-ubyte`, in a folder of the same name);
@@ -16,12 +15,14 @@ broken download, or two notebooks downloading at once, never leave a damaged fil
 
 Plain Python and NumPy: this works with or without TensorFlow, on any Keras backend.
 """
+import contextlib
 import gzip
 import hashlib
 import os
 import tempfile
 import urllib.request
 import zlib
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -72,8 +73,6 @@ def mnist_files(data_dir=None, *, verify=True, mirrors=MIRRORS, cache_dir=None,
     cache folder, and `known_files` the table of names and checksums (both are for tests).
     """
     data_dir = os.path.expanduser(str(data_dir or os.environ.get("MNIST_DATA_DIR", "")))
-    if data_dir.startswith(("https://", "http://")):
-        mirrors, data_dir = (data_dir,), ""
     if data_dir:
         files = _files_in_folder(data_dir, known_files, verify)
     else:
@@ -91,12 +90,10 @@ def mnist_files(data_dir=None, *, verify=True, mirrors=MIRRORS, cache_dir=None,
 
 
 def _files_in_folder(folder, known_files, verify):
-    if folder.startswith("gs://"):
-        _gfile(folder)  # says what to install where gs:// cannot be read
     files, missing = {}, []
     for role, file in known_files.items():
-        candidates = [path for path in (_join(folder, file.name + ".gz"), _join(folder, file.name))
-                      if _exists(path)]
+        candidates = [path for path in (os.path.join(folder, file.name + ".gz"),
+                                        os.path.join(folder, file.name)) if os.path.exists(path)]
         if candidates:
             files[role] = _first_good(candidates, role, file.md5 if verify else None)
         else:
@@ -179,92 +176,67 @@ def _files_in_cache_or_downloaded(mirrors, cache_dir, known_files, verify, kaggl
 def _download(file, mirrors, folder, role):
     """Downloads `file`.gz from the first mirror that serves it intact, into `folder`.
 
-    Written to a temporary file in the same folder and renamed into place only once its md5
-    matched: a failed download leaves nothing behind, and two processes downloading at the
-    same time each rename a complete, identical file into place.
+    Written atomically (`write_atomically`) once its md5 matched: a failed download leaves
+    nothing behind, and two processes downloading at the same time each rename a complete,
+    identical file into place.
     """
     name = file.name + ".gz"
     target = os.path.join(folder, name)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MnistDataError(f"Cannot write into the download folder {folder}. Set KERAS_HOME "
+                             "to a folder you can write to, or MNIST_DATA_DIR.")
     errors = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + name
         try:
-            fd, partial = tempfile.mkstemp(dir=folder, prefix=".part-", suffix="-" + name)
-        except OSError as e:
-            raise MnistDataError(f"Cannot write into the download folder {folder} ({e}). Set "
-                                 "KERAS_HOME to a folder you can write to, or MNIST_DATA_DIR.") \
-                from None
-        try:
-            with os.fdopen(fd, "wb") as out, \
+            with write_atomically(target) as out, \
                     urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
                 hasher = hashlib.md5()
                 while chunk := response.read(1 << 20):
                     hasher.update(chunk)
                     out.write(chunk)
-            if hasher.hexdigest() != file.gz_md5:
-                raise MnistDataError(f"the downloaded file's md5 hash is {hasher.hexdigest()}, "
-                                     f"expected {file.gz_md5}")
-            check_file(partial, role, file.md5)
-            os.replace(partial, target)
+                if hasher.hexdigest() != file.gz_md5:
+                    raise MnistDataError(f"the downloaded file's md5 hash is "
+                                         f"{hasher.hexdigest()}, expected {file.gz_md5}")
+                out.flush()
+                partial = out.name
+                check_file(partial, role, file.md5)
             _read[target] = (_version(target), *_read.pop(partial)[1:])  # read once, not twice
             return target
         except Exception as e:  # noqa: BLE001 - every mirror's failure is reported below
             errors.append(f"  - {mirror}: {e}")
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
     raise MnistDataError(f"Could not download {name} from any mirror:\n" + "\n".join(errors)
                          + "\n" + GET_HELP)
 
 
-# --- Files on gs:// (through TensorFlow, where it is installed) ----------------------------
+@contextlib.contextmanager
+def write_atomically(path):
+    """A file to write `path` through: a temporary file beside it, renamed into place when the
+    `with` block ends without an error, deleted otherwise.
 
-def _is_remote(path):
-    return "://" in path
-
-
-def _gfile(path):
-    """TensorFlow's file system module, for gs:// paths; a clear error where it cannot help."""
+    Whoever reads `path` meanwhile (an image viewer, a web page, another notebook) sees the
+    previous file or the new one, never half a file. Yields the file, open for binary writing.
+    """
+    path = Path(path)
+    # ".part-x1y2-training.png": the same ending as the file (it says how to read it, e.g. .gz)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix="-" + path.name)
+    os.close(fd)
     try:
-        import tensorflow as tf
-    except ImportError:
-        raise MnistDataError(f"Cannot read {path}: gs:// folders are read through TensorFlow, "
-                             "which is not installed here. Copy the files to a local folder, "
-                             "or use an https:// mirror.") from None
-    if path.split("://")[0] not in tf.io.gfile.get_registered_schemes():
-        raise MnistDataError(
-            f"Cannot read {path}: this TensorFlow cannot open gs:// paths. Install the package "
-            "tensorflow-io-gcs-filesystem (`pip install tensorflow-io-gcs-filesystem`), or use "
-            "an https:// mirror or a local folder instead.")
-    return tf.io.gfile
-
-
-def _join(folder, name):
-    return folder.rstrip("/") + "/" + name if _is_remote(folder) else os.path.join(folder, name)
-
-
-def _exists(path):
-    if not _is_remote(path):
-        return os.path.exists(path)
-    try:
-        return _gfile(path).exists(path)
-    except MnistDataError:
+        with open(temporary, "wb") as file:
+            yield file
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)      # as an ordinary new file, not mkstemp's 0600
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
         raise
-    except Exception as e:  # noqa: BLE001 - TensorFlow's errors for a bucket we cannot see
-        raise MnistDataError(f"Cannot look for {path}: {e}") from None
 
 
 def _version(path):
     """What identifies one version of a file: its path, size and modification time."""
-    if _is_remote(path):
-        stat = _gfile(path).stat(path)
-        return path, stat.length, stat.mtime_nsec
     stat = os.stat(path)
     return path, stat.st_size, stat.st_mtime_ns
-
-
-def _open(path):
-    return _gfile(path).GFile(path, "rb") if _is_remote(path) else open(path, "rb")
 
 
 # --- Checking and reading the files --------------------------------------------------------
@@ -305,7 +277,7 @@ def _read_and_check(path, role):
 def _content(path):
     """The (uncompressed) bytes of a file, with errors that say what went wrong."""
     try:
-        with _open(path) as raw:
+        with open(path, "rb") as raw:
             data = raw.read()
         return gzip.decompress(data) if path.endswith(".gz") else data
     except PermissionError:

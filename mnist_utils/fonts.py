@@ -55,11 +55,19 @@ def _render(glyphs, shifts):
     return pixels.reshape(n, 28, 28)
 
 
-def _centre_of_mass(images):
-    rows, columns = np.indices((28, 28))
-    mass = images.sum(axis=(1, 2))
-    return np.stack([(images * rows).sum(axis=(1, 2)) / mass,
-                     (images * columns).sum(axis=(1, 2)) / mass], axis=1)
+def centre_of_mass(image):
+    """(row, column) of an image's centre of mass: of its ink (bright on dark)."""
+    image = np.asarray(image)
+    mass = image.sum()
+    return ((image.sum(axis=1) * np.arange(image.shape[0])).sum() / mass,
+            (image.sum(axis=0) * np.arange(image.shape[1])).sum() / mass)
+
+
+def centring_shift(image, field=28):
+    """The whole pixels (rows, columns) that move the image's centre of mass to the centre of a
+    `field`x`field` image, as MNIST placed its digits (the image's top left corner at 0, 0)."""
+    row, column = centre_of_mass(image)
+    return round(field / 2 - row), round(field / 2 - column)
 
 
 def font_digits():
@@ -73,6 +81,6 @@ def font_digits():
     first = _render(glyphs, np.zeros((len(glyphs), 2)))
     # MNIST moved each digit so that its centre of mass is at row 14, column 14: we do the
     # same, by whole pixels, and by 4 at most so that the 20x20 box stays inside the image.
-    images = _render(glyphs, np.clip(np.round(14 - _centre_of_mass(first)), -4, 4))
+    images = _render(glyphs, np.clip([centring_shift(image) for image in first], -4, 4))
     labels = np.tile(np.arange(10), len(glyphs) // 10)
     return images[..., np.newaxis], labels

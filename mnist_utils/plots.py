@@ -1,44 +1,29 @@
 """Pictures for the notebooks: digits with predictions, mistakes, a confusion matrix, schedules.
 
 Numbers first, then the picture (as fastai does): `confusion_counts()` and `mistakes()` return
-the numbers, which `plot_confusion_matrix()` and `show_mistakes()` draw. `LivePlot`, the live
-training plot, lives in _live_plot.py and is re-exported here.
+the numbers, which `plot_confusion_matrix()` and `show_mistakes()` draw.
 
 Every figure is a `matplotlib.figure.Figure` made without pyplot, and the helpers return it:
 a notebook cell that ends with `show_digits(...)` shows the picture exactly once, and a
-script can `fig.savefig(...)` it. Nothing here ever calls `plt.show()`.
+script can `fig.savefig(...)` it. Nothing here ever calls `plt.show()`. `new_figure()`, at the
+end, is where every figure of the package (the live plot's and the insides' too) is made.
 """
+import io
 from typing import NamedTuple
 
 import keras
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from mnist_utils._figures import TRAINING, VALIDATION  # noqa: F401  (importable here as before)
-from mnist_utils._figures import epoch_axis as _epoch_axis
-from mnist_utils._figures import learning_rate_scale as _learning_rate_scale
-from mnist_utils._figures import new_figure as _new_figure
-from mnist_utils._live_plot import PERCENTILES, LivePlot  # noqa: F401  (as VALIDATION)
-from mnist_utils.fonts import font_digits
+from mnist_utils.data import as_classes, as_images
 
-__all__ = ["LivePlot", "Mistakes", "confusion_counts", "font_digits", "mistakes",
-           "plot_confusion_matrix", "plot_learning_rate", "show_digits", "show_mistakes"]
+__all__ = ["Mistakes", "confusion_counts", "mistakes", "plot_confusion_matrix",
+           "plot_learning_rate", "show_digits", "show_mistakes"]
 
+TRAINING, VALIDATION = "#1f77b4", "#ff7f0e"   # thin blue line, thick orange line
 RIGHT, WRONG = "#222222", "#d62728"           # captions of digits: near-black, red
 MOST_SHOWN = 250                               # show_digits: every font digit (210), in rows of 10
-
-
-# --- Turning what the notebooks have into plain NumPy ------------------------------------------
-
-def _as_images(images):
-    """(n, 784), (n, 28, 28) or (n, 28, 28, 1), in [0, 1] or [0, 255] -> (n, 28, 28) in [0, 1]."""
-    images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
-    return images / 255.0 if images.max(initial=0) > 1 else images
-
-
-def _as_classes(values):
-    """Integer labels or predictions (n,) or one-hot/probabilities (n, 10) -> ints (n,)."""
-    values = np.asarray(values)
-    return values.argmax(axis=-1) if values.ndim == 2 else values.astype(int)
 
 
 # --- Numbers first: what the pictures of mistakes and confusions draw --------------------------
@@ -54,8 +39,8 @@ class Mistakes(NamedTuple):
 
 def mistakes(images, labels, predictions):
     """The digits the model got wrong, most confident first (in data order from class numbers)."""
-    labels, predictions = _as_classes(labels), np.asarray(predictions)
-    predicted = _as_classes(predictions)
+    labels, predictions = as_classes(labels), np.asarray(predictions)
+    predicted = as_classes(predictions)
     wrong = np.flatnonzero(predicted != labels)
     confidence = None
     if predictions.ndim == 2:                      # probabilities: how sure was the model?
@@ -66,7 +51,7 @@ def mistakes(images, labels, predictions):
 
 def confusion_counts(labels, predictions):
     """A 10x10 array of counts: row = the true digit, column = what the model predicted."""
-    labels, predicted = _as_classes(labels), _as_classes(predictions)
+    labels, predicted = as_classes(labels), as_classes(predictions)
     return np.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10)
 
 
@@ -84,7 +69,7 @@ def _digit_grid(images, captions, colors, title=None, subtitle=None, columns=10)
     rows = max(1, -(-len(images) // columns))
     mosaic = np.zeros((rows * cell_h, columns * cell_w))
     inch = 0.7 / cell_w                             # a digit is 0.7 inch wide
-    fig = _new_figure(figsize=(columns * cell_w * inch + 0.3, rows * cell_h * inch + 0.15
+    fig = new_figure(figsize=(columns * cell_w * inch + 0.3, rows * cell_h * inch + 0.15
                                + 0.3 * bool(title) + 0.25 * bool(subtitle)))
     ax = fig.add_subplot()
     for i, (image, caption, color) in enumerate(zip(images, captions, colors)):
@@ -109,7 +94,7 @@ def show_digits(images, labels, predictions=None, *, n=None, title=None):
     ("7 → 2": a 7 that the model read as a 2). `n`: how many to show (default: all, at most
     MOST_SHOWN, and then the subtitle says how many were shown of how many).
     """
-    images, labels = _as_images(images), _as_classes(labels)
+    images, labels = as_images(images), as_classes(labels)
     given, capped = len(images), n is None and len(images) > MOST_SHOWN
     n = min(given, MOST_SHOWN) if n is None else min(n, given)
     images, labels = images[:n], labels[:n]
@@ -117,7 +102,7 @@ def show_digits(images, labels, predictions=None, *, n=None, title=None):
     if predictions is None:
         return _digit_grid(images, [str(label) for label in labels], [RIGHT] * n, title,
                            shown.rstrip("; ") or None)
-    predicted = _as_classes(predictions)[:n]
+    predicted = as_classes(predictions)[:n]
     wrong = predicted != labels
     captions = [f"{l} → {p}" if w else str(l) for l, p, w in zip(labels, predicted, wrong)]
     subtitle = f"{shown}{n - wrong.sum()} of {n} right; wrong ones in red as label → prediction"
@@ -130,7 +115,7 @@ def show_mistakes(images, labels, predictions, *, n=30, title=None):
     With class probabilities as predictions, each caption gives the confidence in the wrong
     answer; with plain class numbers the mistakes keep their order in the data.
     """
-    wrong = mistakes(_as_images(images), labels, predictions)
+    wrong = mistakes(as_images(images), labels, predictions)
     sure = wrong.confidence is not None
     captions = [f"{wrong.labels[i]} → {wrong.predicted[i]}"
                 + (f"\n{_confidence(wrong.confidence[i])}" if sure else "")
@@ -166,7 +151,7 @@ def plot_learning_rate(schedule, epochs, *, steps_per_epoch=None):
     keras.optimizers.schedules.LearningRateSchedule, which changes the rate at every training
     step and so needs `steps_per_epoch`.
     """
-    fig = _new_figure(figsize=(7, 3.5))
+    fig = new_figure(figsize=(7, 3.5))
     ax = fig.add_subplot()
     if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
         if not steps_per_epoch:
@@ -178,8 +163,8 @@ def plot_learning_rate(schedule, epochs, *, steps_per_epoch=None):
         rates = [float(schedule(epoch)) for epoch in range(epochs)]
         ax.stairs(rates, np.arange(epochs + 1), color=TRAINING, linewidth=2, baseline=None)
         ax.plot(np.arange(epochs), rates, "o", color=TRAINING, markersize=4)
-    _learning_rate_scale(ax, rates)
-    _epoch_axis(ax, epochs)
+    learning_rate_scale(ax, rates)
+    epoch_axis(ax, epochs)
     ax.set_title(f"learning rate: {rates[0]:.3g} at first, {rates[-1]:.3g} at the end")
     ax.set_ylabel("learning rate")
     return fig
@@ -188,7 +173,7 @@ def plot_learning_rate(schedule, epochs, *, steps_per_epoch=None):
 def plot_confusion_matrix(labels, predictions):
     """A 10x10 table of counts: row = the true digit, column = what the model predicted."""
     counts = confusion_counts(labels, predictions)
-    fig = _new_figure(figsize=(6, 5.4))
+    fig = new_figure(figsize=(6, 5.4))
     ax = fig.add_subplot()
     shade = np.where(np.eye(10, dtype=bool), 0.0, np.sqrt(counts / max(counts.max(), 1)))
     ax.imshow(np.eye(10) * 0.15 + shade, cmap="Reds", vmin=0, vmax=0.6)  # mistakes stand out
@@ -203,3 +188,51 @@ def plot_confusion_matrix(labels, predictions):
     right = np.trace(counts)
     ax.set_title(f"{right:,} of {counts.sum():,} right ({right / max(counts.sum(), 1):.2%})")
     return fig
+
+
+# --- Figures that Jupyter and Colab show without pyplot ------------------------------------
+
+def kernel_shell():
+    """The IPython shell when running inside a Jupyter/Colab kernel, else None (a script)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return shell if getattr(shell, "kernel", None) is not None else None
+
+
+def _png(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def new_figure(**kwargs):
+    """A Figure that Jupyter can show, even in a notebook that never imported pyplot.
+
+    Jupyter learns how to draw figures when pyplot is first used; until then a returned Figure
+    would print as "<Figure size ...>". So we teach it ourselves, unless it already knows.
+    """
+    shell = kernel_shell()
+    if shell is not None:
+        png = shell.display_formatter.formatters["image/png"]
+        try:
+            png.lookup_by_type(Figure)
+        except KeyError:
+            png.for_type(Figure, _png)
+    return Figure(layout="constrained", **kwargs)
+
+
+def epoch_axis(ax, epochs):
+    """An x axis of whole epochs from 0 to `epochs`, with a light grid."""
+    ax.set_xlim(0, epochs * 1.02)          # a little room for the last validation dot
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+
+
+def learning_rate_scale(ax, rates):
+    """A log scale when the learning rate spans a factor of 10 or more."""
+    if len(rates) and min(rates) > 0 and max(rates) / min(rates) >= 10:
+        ax.set_yscale("log")

@@ -4,6 +4,8 @@ package's folder, not from a hand-kept list, and conftest.py starts nothing itse
 import ast
 import os
 import pkgutil
+import re
+import runpy
 import subprocess
 import sys
 import warnings
@@ -19,8 +21,8 @@ MODULES = ["mnist_utils"] + [f"mnist_utils.{module.name}"
 def test_every_module_of_the_package_is_in_the_kernels_warning_filters():
     filters = os.environ["PYTHONWARNINGS"].split(",")
     assert set(MODULES) <= {f.split(":")[3] for f in filters if f.startswith("error:")}
-    assert {"mnist_utils.files", "mnist_utils._tf_data", "mnist_utils._numpy_batches",
-            "mnist_utils._live_plot"} <= set(MODULES)
+    assert {"mnist_utils.files", "mnist_utils.data", "mnist_utils._tf_strategies",
+            "mnist_utils.live_plot"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -50,3 +52,16 @@ def test_the_top_conftest_imports_neither_the_package_nor_keras():
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split(".")[0])
     assert imported <= {"os", "re", "pathlib"}, imported
+
+
+def test_every_entry_of_the_slow_tier_names_tests_that_are_there():
+    """A renamed test would otherwise fall silently into the quick tier (conftest.py's SLOW)."""
+    top = runpy.run_path(str(REPO / "conftest.py"))
+    for prefix in top["SLOW"]:
+        path, _, name = prefix.partition("::")
+        assert (REPO / path).exists(), prefix
+        if name:
+            assert re.search(rf"^def {re.escape(name)}", (REPO / path).read_text(), re.M), prefix
+    assert top["is_slow"]("notebooks/05_batch_norm.ipynb::Cell 3")
+    assert top["is_slow"]("tests/test_site.py::test_the_search_finds_batch_normalisation")
+    assert not top["is_slow"]("tests/test_plots.py::test_no_pyplot_figures_are_left_behind")

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from helpers import N_TEST, N_TRAIN, ids
 
-from mnist_utils import _numpy_batches, _tf_data, data
+from mnist_utils import data
 
 pytestmark = pytest.mark.usefixtures("no_mnist_data_dir")
 
@@ -22,8 +22,7 @@ pytestmark = pytest.mark.usefixtures("no_mnist_data_dir")
 @pytest.fixture(params=["tf.data", "PyDataset"])
 def pipeline(request, monkeypatch):
     """Each dataset test runs on both pipelines, as data.py picks them."""
-    chosen = _tf_data if request.param == "tf.data" else _numpy_batches
-    monkeypatch.setattr(data, "_pipeline", lambda: chosen)
+    monkeypatch.setattr(data, "_pipeline", lambda: request.param)
     return request.param
 
 
@@ -48,8 +47,8 @@ def test_training_batches_shapes_and_formats(tiny_files, pipeline):
     x, y = batches[0]
     assert x.dtype == np.float32 and x.shape == (8, 28, 28, 1) and 0 <= x.min() <= x.max() <= 1
     assert y.dtype == np.float32 and y.shape == (8, 10) and (y.sum(axis=1) == 1).all()
-    x, y = epoch(data.training_dataset(8, flat=True, one_hot=False, files=tiny_files))[0]
-    assert x.shape == (8, 784) and y.dtype == np.int32 and y.shape == (8,)
+    x, y = epoch(data.training_dataset(8, one_hot=False, files=tiny_files))[0]
+    assert x.shape == (8, 28, 28, 1) and y.dtype == np.int32 and y.shape == (8,)
 
 
 def test_training_order_changes_every_epoch_and_covers_every_digit(tiny_files, pipeline):
@@ -113,8 +112,8 @@ def test_several_processes_need_a_shared_seed(tiny_files, monkeypatch):
 
 
 def test_load_digits(tiny_files):
-    x, y = data.load_digits(5, split="train", flat=True, one_hot=True, files=tiny_files)
-    assert x.shape == (5, 784) and x.dtype == np.float32 and y.shape == (5, 10)
+    x, y = data.load_digits(5, split="train", one_hot=True, files=tiny_files)
+    assert x.shape == (5, 28, 28, 1) and x.dtype == np.float32 and y.shape == (5, 10)
     assert ids(x).tolist() == [0, 1, 2, 3, 4] and y.argmax(axis=1).tolist() == [0, 1, 2, 3, 4]
     x, y = data.load_digits(files=tiny_files)
     assert x.shape == (N_TEST, 28, 28, 1) and y.dtype == np.int32
@@ -133,10 +132,10 @@ def test_training_digits_stay_in_host_memory():
         import numpy as np, tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from mnist_utils import _tf_data
+        from mnist_utils import data
         with tf.device("/CPU:1"):
             print(tf.constant(np.zeros(3)).device)
-            print(_tf_data._host(np.zeros(3, np.uint8)).device)
+            print(data._host(np.zeros(3, np.uint8)).device)
     """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, cwd=Path(__file__).parents[1],

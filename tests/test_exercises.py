@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import pytest
 from accuracy import VARIANTS  # the exercise variants whose results the text states
-from notebook_code import cell_text, code_until, load, notebook_paths
+from notebook_code import cell_text, load, notebook_paths, run_until
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,10 +57,7 @@ def trained(nb, name):
     2 steps (the checks read what training left behind)."""
     keras.config.set_max_epochs(1)
     keras.config.set_max_steps_per_epoch(2)
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(code_until(nb, "Predictions"), name, "exec"), namespace)
-    return namespace
+    return run_until(nb, "Predictions", name)
 
 
 def printed_by(check, namespace):

@@ -1,5 +1,5 @@
-"""Figures in a real Jupyter kernel (mnist_utils/_figures.py teaches Jupyter to show a Figure made
-without pyplot): each helper's figure shows exactly once, and the live plot updates one figure in
+"""Figures in a real Jupyter kernel (mnist_utils/plots.py's new_figure teaches Jupyter to show a
+Figure made without pyplot): each helper's figure shows exactly once, and the live plot updates one figure in
 place, then shows the finished one afresh."""
 import importlib.util
 import json

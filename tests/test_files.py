@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from helpers import N_TEST, N_TRAIN, NAMES, ids, idx_bytes, tiny_contents, write_files
 
 from mnist_utils import data, files as mnist_files_module
@@ -53,14 +52,6 @@ def test_missing_file_in_named_folder_is_an_error_not_a_download(tiny, monkeypat
     assert "t10k-labels-idx1-ubyte" in message and str(folder) in message
     assert "train-images" not in message and "MNIST_DATA_DIR" in message
 
-
-def test_gs_paths_without_gcs_support_say_what_to_install(monkeypatch):
-    monkeypatch.setattr(tf.io.gfile, "get_registered_schemes", lambda: ["file", ""])
-    with pytest.raises(MnistDataError, match="tensorflow-io-gcs-filesystem"):
-        data.mnist_files("gs://some-bucket/mnist")
-
-
-# --- Damaged files -------------------------------------------------------------------------
 
 def with_pixel_changed(raw):
     return raw[:100] + bytes([raw[100] ^ 1]) + raw[101:]
@@ -286,21 +277,6 @@ def test_no_download_when_the_cache_has_the_files(tmp_path, monkeypatch):
     data.mnist_files(mirrors=((tmp_path / "nowhere").as_uri(),), cache_dir=cache,
                      known_files=table)
 
-
-def test_https_data_dir_is_used_as_a_mirror(tmp_path, monkeypatch):
-    origins = []
-
-    def offline_urlopen(url, timeout=None):
-        origins.append(url)
-        raise OSError("no network in tests")
-
-    monkeypatch.setattr(mnist_files_module.urllib.request, "urlopen", offline_urlopen)
-    with pytest.raises(MnistDataError, match="example.invalid"):
-        data.mnist_files("https://example.invalid/mnist", cache_dir=tmp_path)
-    assert origins == ["https://example.invalid/mnist/train-images-idx3-ubyte.gz"]
-
-
-# --- The genuine files ---------------------------------------------------------------------
 
 def test_genuine_files_pass_verification(shared_mnist_dir):
     files = data.mnist_files(shared_mnist_dir, verify=True)  # the recompressed train set too

@@ -7,7 +7,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDERS = ("mnist_utils", "tools", "benchmarks")
-FILE_NAME = r"(?<![\w/.]){}(?!\w)"      # a whole name: not the end of _tf_data.py for data.py
+FILE_NAME = r"(?<![\w/.]){}(?!\w)"      # a whole name: not the end of _plots.py for plots.py
 
 
 def layout():
@@ -51,6 +51,6 @@ def test_the_layout_names_nothing_that_is_missing(folder):
 
 
 def test_the_checks_see_a_file_left_out_and_a_name_made_up():
-    text = layout()["mnist_utils"].replace("_tf_data.py", "_tf_dataset.py")
-    assert left_out("mnist_utils", text) == ["_tf_data.py"]      # though data.py is named
-    assert made_up("mnist_utils", text) == ["_tf_dataset.py"]
+    text = layout()["mnist_utils"].replace("plots.py", "_plots.py")
+    assert left_out("mnist_utils", text) == ["plots.py"]      # though _plots.py is named
+    assert made_up("mnist_utils", text) == ["_plots.py"]

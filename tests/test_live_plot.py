@@ -1,4 +1,4 @@
-"""Tests for LivePlot (mnist_utils/_live_plot.py, re-exported by mnist_utils.plots): the curves it
+"""Tests for LivePlot (mnist_utils/live_plot.py): the curves it
 draws while `fit` runs, its frames in a notebook, and the file it writes for scripts. Each figure
 is saved to tests/output/*.png: look at them, a plot can pass every check and still be unreadable.
 """
@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from helpers import save  # noqa: E402
 
-from mnist_utils import LivePlot, _live_plot  # noqa: E402
+from mnist_utils import LivePlot, live_plot  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -127,11 +127,11 @@ def test_live_plot_when_keras_does_not_know_the_epoch_length(mnist_small):
 def test_live_plot_stays_quiet_without_a_notebook(mnist_small, monkeypatch):
     """In a script nothing is displayed and nothing blocks; MNIST_LIVE_PLOT=0 is honoured."""
     shown = []
-    monkeypatch.setattr(_live_plot, "_display", lambda *args, **kwargs: shown.append(args))
+    monkeypatch.setattr(live_plot, "_display", lambda *args, **kwargs: shown.append(args))
     monkeypatch.setenv("MNIST_LIVE_PLOT", "0")
-    assert not _live_plot._want_live(True)
+    assert not live_plot._want_live(True)
     monkeypatch.delenv("MNIST_LIVE_PLOT")
-    assert not _live_plot._want_live(None)    # pytest is not a Jupyter kernel
+    assert not live_plot._want_live(None)    # pytest is not a Jupyter kernel
     x, y = mnist_small[:2]
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
                               keras.layers.Dense(10, activation="softmax")])
@@ -181,8 +181,8 @@ def test_live_plot_frames_in_a_notebook(mnist_small, monkeypatch):
     plot = LivePlot(sample_every=5, live=True)
     notebook = FakeNotebook(plot)
     monkeypatch.delenv("MNIST_LIVE_PLOT", raising=False)
-    monkeypatch.setattr(_live_plot, "kernel_shell", lambda: object())      # "we are in a kernel"
-    monkeypatch.setattr(_live_plot, "_display", notebook.display)
+    monkeypatch.setattr(live_plot, "kernel_shell", lambda: object())      # "we are in a kernel"
+    monkeypatch.setattr(live_plot, "_display", notebook.display)
     monkeypatch.setattr(LivePlot, "_due", lambda self: True)   # every frame (timing: below)
     scheduler = keras.callbacks.LearningRateScheduler(lambda epoch: 0.01 * 0.5**epoch)
     with warnings.catch_warnings():   # Keras' LearningRateScheduler and NumPy 2 (not ours)
@@ -215,9 +215,9 @@ def test_live_plot_spends_at_most_a_tenth_of_the_time_drawing(mnist_small, monke
     shown, notebook = [], FakeNotebook(None)
     notebook.update = lambda obj, raw=False: display(obj)
     monkeypatch.delenv("MNIST_LIVE_PLOT", raising=False)
-    monkeypatch.setattr(_live_plot, "kernel_shell", lambda: object())
-    monkeypatch.setattr(_live_plot, "_display", display)
-    monkeypatch.setattr(_live_plot.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(live_plot, "kernel_shell", lambda: object())
+    monkeypatch.setattr(live_plot, "_display", display)
+    monkeypatch.setattr(live_plot.time, "monotonic", lambda: now[0])
 
     class Clock(keras.callbacks.Callback):    # each training batch takes 0.1 s
         def on_train_batch_end(self, batch, logs=None):
@@ -245,8 +245,8 @@ def test_live_plot_first_frame_picture(mnist_small, monkeypatch):
 
     plot = LivePlot(sample_every=5)
     monkeypatch.delenv("MNIST_LIVE_PLOT", raising=False)
-    monkeypatch.setattr(_live_plot, "kernel_shell", lambda: object())
-    monkeypatch.setattr(_live_plot, "_display", display)
+    monkeypatch.setattr(live_plot, "kernel_shell", lambda: object())
+    monkeypatch.setattr(live_plot, "_display", display)
     x, y = mnist_small[:2]
     _small_model().fit(x, y, batch_size=100, epochs=2, callbacks=[plot], verbose=0)
     assert first == [2]                                          # the first line to see
@@ -306,5 +306,5 @@ def test_live_plot_save_to_a_bad_path_says_what_to_do(tmp_path, name, message):
 def test_the_weight_bands_are_numpys_percentiles(n):
     """The bands come from one sort instead of np.percentile: the same numbers."""
     values = np.random.default_rng(n).normal(size=n).astype(np.float32)
-    np.testing.assert_allclose(_live_plot._percentiles(values),
-                               np.percentile(values, _live_plot.PERCENTILES), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(live_plot._percentiles(values),
+                               np.percentile(values, live_plot.PERCENTILES), rtol=1e-6, atol=1e-7)

@@ -101,9 +101,9 @@ def test_a_picture_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     def broken_rename(source, destination):
         raise OSError("disk full")
 
-    monkeypatch.setattr(notebook_images.os, "replace", broken_rename)
-    with pytest.raises(OSError):
-        notebook_images.write_atomically(PNG_MAGIC + b"new", target)
+    monkeypatch.setattr(os, "replace", broken_rename)
+    with pytest.raises(OSError), notebook_images.write_atomically(target) as file:
+        file.write(PNG_MAGIC + b"new")
     assert target.read_bytes() == b"the previous picture"
     assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from notebook_code import notebook_paths
 
 REPO = Path(__file__).resolve().parents[1]
 NOT_INHERITED = ("KERAS_BACKEND", "TF_CONFIG", "XLA_FLAGS", "TPU_ACCELERATOR_TYPE",
@@ -32,7 +33,7 @@ def nbval(python, notebooks, **extra):
 
 
 def test_the_five_notebooks_pass_nbval_on_jax():
-    notebooks = sorted(str(p.relative_to(REPO)) for p in (REPO / "notebooks").glob("0*.ipynb"))
+    notebooks = [str(p.relative_to(REPO)) for p in notebook_paths()]
     assert len(notebooks) == 5
     done = nbval(sys.executable, notebooks, KERAS_BACKEND="jax")
     assert done.returncode == 0, done.stdout[-5000:]

@@ -3,8 +3,11 @@ and TensorFlow optional."""
 import ast
 import importlib.metadata
 import re
+import shutil
+import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -50,8 +53,7 @@ def test_the_package_imports_only_declared_dependencies():
     modules for that backend (which run only where it is installed)."""
     core = declared(PYPROJECT["dependencies"]) | set(sys.stdlib_module_names) | {"mnist_utils"}
     for module in (REPO / "mnist_utils").glob("*.py"):
-        extra = {"_tf_data.py": {"tensorflow"}, "_tf_strategies.py": {"tensorflow"},
-                 "_jax_distribution.py": {"jax"}}.get(module.name, set())
+        extra = {"_tf_strategies.py": {"tensorflow"}, "_jax_distribution.py": {"jax"}}.get(module.name, set())
         top = {node.names[0].name.split(".")[0] if isinstance(node, ast.Import) else
                (node.module or "").split(".")[0]
                for node in ast.parse(module.read_text()).body
@@ -75,3 +77,24 @@ def test_one_version_number():
     except importlib.metadata.PackageNotFoundError:
         pytest.skip(f"{PYPROJECT['name']} is not installed (pip install -e .)")
     assert installed == mnist_utils.__version__
+
+
+def test_the_wheel_carries_the_drawing_pads_files_without_a_warning(tmp_path):
+    """What a notebook installs: the package and static/ (the pad's browser side), with no
+    warning from setuptools (a folder of data missing from `packages`, which setuptools will
+    stop installing)."""
+    source = tmp_path / "source"
+    shutil.copytree(REPO / "mnist_utils", source / "mnist_utils",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, source / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w",
+                            str(tmp_path / "wheel"), str(source)],
+                           capture_output=True, text=True, timeout=300)
+    log = built.stdout + built.stderr
+    assert built.returncode == 0, log[-3000:]
+    assert "absent from the `packages` configuration" not in log, log[-3000:]
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"mnist_utils/draw.py", "mnist_utils/static/draw.js",
+            "mnist_utils/static/draw.css"} <= names, sorted(names)

@@ -205,6 +205,6 @@ def test_no_pyplot_figures_are_left_behind():
     import matplotlib.pyplot as plt
 
     assert plt.get_fignums() == []
-    assert mnist_utils.plots.__all__ == ["LivePlot", "Mistakes", "confusion_counts", "font_digits",
-                                         "mistakes", "plot_confusion_matrix", "plot_learning_rate",
+    assert mnist_utils.plots.__all__ == ["Mistakes", "confusion_counts", "mistakes",
+                                         "plot_confusion_matrix", "plot_learning_rate",
                                          "show_digits", "show_mistakes"]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-from notebook_runner import Progress
+from notebook_code import Progress
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_ALL = REPO / "tools" / "run_all.py"

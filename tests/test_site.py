@@ -28,11 +28,12 @@ import pytest
 import yaml
 from build_site import site_url
 from helpers import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip, free_port
+from notebook_code import notebook_paths
 from sync_notebooks import COLAB_BADGE, KAGGLE_BADGE, notebook_links, page_url, repository_url
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_SITE = REPO / "tools" / "build_site.py"
-NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = [p.name for p in notebook_paths()]
 DOCS = sorted(p.stem for p in (REPO / "notebooks").glob("*.md"))  # pages after the notebooks
 SCORE = re.compile(r"Validation accuracy \d\d\.\d\d%: [\d,]+ of 10,000 digits")
 

@@ -4,7 +4,7 @@
     python tools/build_site.py --short       # CI: 2 epochs of 30 steps (Keras' caps)
     python tools/build_site.py --out DIR [NOTEBOOK ...]
 
-Each notebook runs top to bottom in a fresh kernel (tools/notebook_runner.py, as the teacher's
+Each notebook runs top to bottom in a fresh kernel (tools/notebook_code.py, as the teacher's
 run-all runs them), then Sphinx with MyST-NB and sphinx-book-theme (book/conf.py) renders the
 executed notebooks without running them again, after a home page made here: the ladder, the
 measured results (benchmarks/report.py), where the series runs, the pictures, and the build's
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from notebook_runner import Progress, check_notebooks_and_out, execute
+from notebook_code import Progress, check_notebooks_and_out, execute
 from sync_notebooks import notebook_links, repository_url, site_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +53,7 @@ import report  # noqa: E402  - the README's results section, table for table
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="notebooks to build (default: the five in notebooks/)")
     parser.add_argument("--out", type=Path, default=ROOT / "_site",

@@ -10,7 +10,7 @@ id) and which of the cell's image outputs. Nothing is drawn again here.
 
 --from FOLDER reads executed notebooks named as in notebooks/ (NN_name.ipynb), e.g. the ones
 the full-length site build keeps in _site/_sources/. Without it, the notebooks run here first,
-top to bottom at full length, each in a fresh kernel (tools/notebook_runner.py, with the same
+top to bottom at full length, each in a fresh kernel (tools/notebook_code.py, with the same
 progress in the terminal as tools/run_all.py); --keep FOLDER saves them.
 
 Notebooks trained with Keras' KERAS_MAX_EPOCHS / KERAS_MAX_STEPS_PER_EPOCH caps (as the tests
@@ -26,13 +26,13 @@ import base64
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 import nbformat
 
-from notebook_runner import ANSI_COLOUR, CAPS, EPOCH, STEP, Progress, execute
+from mnist_utils.files import write_atomically
+from notebook_code import ANSI_COLOUR, CAPS, EPOCH, STEP, Progress, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -169,7 +169,7 @@ def short_training(nb):
 
 # The command.
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", metavar="NN",
                         help="only these notebooks' pictures, e.g. 01 05 (default: all)")
     parser.add_argument("--from", dest="source", type=Path, metavar="FOLDER",
@@ -235,20 +235,6 @@ def stale_cells(executed, name):
             and (key not in today or today[key].source != cell.source)]
 
 
-def write_atomically(data, path):
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)   # as an ordinary new file, not mkstemp's 0600
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -274,7 +260,8 @@ def main(argv=None):
                   f"(cells {', '.join(map(str, stale))}).", file=sys.stderr)
     args.out.mkdir(exist_ok=True)
     for name, png in pngs.items():
-        write_atomically(png, args.out / f"{name}.png")
+        with write_atomically(args.out / f"{name}.png") as file:
+            file.write(png)
         picture = PICTURES[name]
         print(f"{args.out / name}.png  ({picture.notebook}, cell {picture.cell}: {picture.what})")
     return 0

@@ -12,7 +12,7 @@ run, and the command ends with status 1. The report is written into a temporary 
 --out and moved into place at the end: a stopped run never leaves a half-written report.
 
 While it runs, the terminal shows which notebook, which cell, which epoch and the time so far
-(tools/notebook_runner.py); the kernels' own start-up lines (TensorFlow's C++ log, the kernel's
+(tools/notebook_code.py); the kernels' own start-up lines (TensorFlow's C++ log, the kernel's
 warning about unencrypted traffic) are kept out of it.
 """
 import argparse
@@ -29,14 +29,14 @@ from pathlib import Path
 
 from nbconvert import HTMLExporter
 
-from notebook_runner import CAPS, Progress, check_notebooks_and_out, execute
+from notebook_code import CAPS, Progress, check_notebooks_and_out, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSIONS = re.compile(r"^Keras \S+ on .+$", re.M)  # what mnist_utils.versions() prints
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="notebooks to run (default: the five in notebooks/)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the report")

@@ -1,11 +1,9 @@
 """LivePlot: a Keras callback that draws the training curves while `model.fit` runs.
 
-Re-exported by mnist_utils.plots (and the package), where learners find it. Its figure is made
-without pyplot: redrawn in place in Jupyter and Colab, drawn once at the end in a script, and
-written to a file with `save_to=`.
+Its figure is made without pyplot (`plots.new_figure`): redrawn in place in Jupyter and Colab,
+drawn once at the end in a script, and written to a file with `save_to=`.
 """
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -13,7 +11,8 @@ import keras
 import numpy as np
 from matplotlib.backend_bases import FigureCanvasBase
 
-from mnist_utils._figures import (
+from mnist_utils.files import write_atomically
+from mnist_utils.plots import (
     TRAINING,
     VALIDATION,
     epoch_axis,
@@ -294,19 +293,7 @@ def _image_path(path):
 
 
 def _save_atomically(fig, path):
-    """Write the figure to a temporary file beside `path`, then rename it into place.
-
-    Whoever reads `path` meanwhile (an image viewer, a web page) sees the previous picture or
-    the new one, never half a file; if saving fails, nothing is left behind.
-    """
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            fig.savefig(file, format=path.suffix.lower().lstrip("."))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)      # as an ordinary new file, not mkstemp's 0600
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write the figure so that whoever reads `path` meanwhile (an image viewer, a web page)
+    sees the previous picture or the new one, never half a file."""
+    with write_atomically(path) as file:
+        fig.savefig(file, format=path.suffix.lower().lstrip("."))
