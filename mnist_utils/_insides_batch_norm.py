@@ -79,8 +79,8 @@ def show_batch_norm(model, images, layer=None):
         ax.grid(True, axis="y", alpha=0.3)
     left.set_ylabel("value over all digits and pixels", fontsize=9)
     beta = to_numpy(norm.beta)[:shown] if norm.center else np.zeros(shown)
-    right.plot(positions, beta, "D", color="#ff7f0e", markersize=5,
-               label="β: the mean batch norm learned")
+    right.plot(positions, beta, "D", color="#ff7f0e", markersize=5, markeredgecolor="black",
+               markeredgewidth=0.8, label="β: the mean batch norm learned")  # edged: greyscale
     for ax in (left, right):                      # room above the bars for the legend
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + 0.3 * (high - low))

@@ -5,7 +5,9 @@ from keras import ops
 
 DIVERGING = "RdBu"      # blue: positive, white: zero, red: negative (always centred on zero)
 WINNER, OTHERS = "#1f77b4", "#b0b0b0"
-SIGMOID, RELU = "#d62728", "#1f77b4"
+# orange and blue: apart for colour-blind readers and in greyscale (red and this blue print as
+# the same grey)
+SIGMOID, RELU = "#ff7f0e", "#1f77b4"
 DIRECTIONS = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
 
 
