@@ -102,6 +102,19 @@ def test_in_a_jupyter_kernel_each_figure_shows_once():
     assert len(pngs(cells[6])) == 1 and "update_display_data" not in client.messages[6]
     for cell in cells[1:]:
         assert not [out for out in cell.outputs if out.get("name") == "stderr"], cell.outputs
+    # Every picture carries alt text (Jupyter's image metadata, which the site puts in <img alt>),
+    # pyplot's inline backend (cell 7) or not.
+    for cell in cells[1:]:
+        for out in pngs(cell):
+            alt = out.get("metadata", {}).get("image/png", {}).get("alt", "")
+            assert len(alt) > 20 and "<Figure" not in alt, (cell.source, out.get("metadata"))
+    alts = [pngs(cells[i])[0]["metadata"]["image/png"]["alt"] for i in (1, 2, 3, 4, 5, 7)]
+    assert alts[0].startswith("Figure: 20 digits, captioned ")
+    assert "validation" in alts[1] and "against epoch" in alts[1] and "key: training" in alts[1]
+    assert "digits wrong" in alts[2] and "label → prediction" in alts[2]
+    assert "true digit against predicted digit; a 10×10 table of numbers" in alts[3]
+    assert "learning rate against epoch" in alts[4]
+    assert "wrong ones in red as label → prediction" in alts[5]
 
 
 def test_a_kernel_that_cannot_start_fails_the_kernel_test(tmp_path):

@@ -80,7 +80,10 @@ def button_bar(repo_url, name):
 def still_of_the_pad():
     """The pad's outputs on a static page: a still of it, and where to try it."""
     png = base64.b64encode(DRAW_STILL.read_bytes()).decode()
-    return [nbformat.v4.new_output("display_data", {"image/png": png}),
+    alt = ("A still of the draw-a-digit pad: a 7 drawn in white on black, the 28×28 picture "
+           "the model sees, and the model's probability for each digit, 7 the highest (84.7%).")
+    return [nbformat.v4.new_output("display_data", {"image/png": png},
+                                   metadata={"image/png": {"alt": alt}}),
             nbformat.v4.new_output("display_data", {"text/markdown": (
                 "*A still of the pad: drawing needs a running notebook. Open this notebook in "
                 "Colab (the button at the top) or in Jupyter, run it, and draw your own digit "
