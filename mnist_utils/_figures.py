@@ -70,7 +70,8 @@ def _panel(ax):
             words.append(f"a {rows}×{columns} table of numbers"
                          + (f", row by row: {', '.join(texts)}" if len(texts) <= 25 else ""))
         elif texts:                                     # a grid of digits, each with a caption
-            listed = ", ".join(texts[:12]) + (f" and {len(texts) - 12} more" if len(texts) > 12 else "")
+            more = f" and {len(texts) - 12} more" if len(texts) > 12 else ""
+            listed = ", ".join(texts[:12]) + more
             words.append(f"{len(texts)} digits, captioned {listed}")
         else:
             words.append("a picture")

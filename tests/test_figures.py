@@ -133,3 +133,27 @@ def test_a_kernel_that_cannot_start_fails_the_kernel_test(tmp_path):
         cwd=Path(__file__).parents[1], env=env, capture_output=True, text=True, timeout=300)
     summary = run.stdout.strip().splitlines()[-1]
     assert run.returncode == 1 and "1 failed" in summary, run.stdout[-3000:]
+
+
+def test_alt_text_says_what_each_figure_shows():
+    """The alt text Jupyter shows a figure with (mnist_utils/_figures.py), read from the figure:
+    its title, each panel's title, axes and legend, and the digits' captions."""
+    import numpy as np
+
+    import mnist_utils
+    from mnist_utils._figures import _png, alt_text, new_figure
+    x, y = mnist_utils.font_digits()
+    wrong = np.where(np.arange(len(y)) == 1, (y + 1) % 10, y)       # the second digit misread
+    assert alt_text(mnist_utils.show_digits(x[:3], y[:3], title="three digits")) == \
+        f"Three digits. Figure: 3 digits, captioned {y[0]}, {y[1]}, {y[2]}."
+    assert f"captioned {y[0]}, {y[1]} → {(y[1] + 1) % 10}, " in alt_text(
+        mnist_utils.show_digits(x[:20], y[:20], wrong[:20]))
+    assert alt_text(mnist_utils.plot_confusion_matrix(y, y)) == (
+        f"Figure: {len(y)} of {len(y)} right (100.00%), true digit against predicted digit; "
+        "a 10×10 table of numbers.")
+    assert alt_text(mnist_utils.plot_learning_rate(lambda epoch: 0.01, 3)) == (
+        "Figure: learning rate: 0.01 at first, 0.01 at the end, learning rate against epoch.")
+    assert alt_text(new_figure()) == "A figure."
+    png, metadata = _png(mnist_utils.show_digits(x[:3], y[:3]))
+    assert png.startswith(b"\x89PNG") and metadata == {"alt": "Figure: 3 digits, captioned "
+                                                      f"{y[0]}, {y[1]}, {y[2]}."}
