@@ -12,7 +12,10 @@ author = "the keras-mnist-ladder authors"
 copyright = "the keras-mnist-ladder authors, Apache License 2.0"
 language = "en"
 
-extensions = ["myst_nb"]
+# sphinx-mathjax-offline: MathJax copied into the site (_static/mathjax), no CDN: the site works
+# offline, and the browser test, which allows no request outside the site, sees it typeset.
+extensions = ["myst_nb", "sphinx-mathjax-offline"]
+myst_enable_extensions = ["dollarmath"]  # $…$ and $$…$$ in the notebooks' text are formulas
 exclude_patterns = ["_build_info.json"]
 nb_execution_mode = "off"     # the notebooks come executed by tools/notebook_runner.py
 nb_merge_streams = True
@@ -39,3 +42,23 @@ html_theme_options = {
 }
 html_context = {"default_mode": "light"}  # the theme's first look; readers can switch
 html_favicon = "_static/favicon.png"      # a digit from MNIST's training set
+
+
+# Alt text: mnist_utils gives every figure's PNG an alt text in the output's metadata, Jupyter's
+# convention ({"image/png": {"alt": ...}}, which nbconvert puts in <img alt>). MyST-NB 1.4 takes
+# only width and height from there, so Sphinx would write the image's file name instead: take
+# the alt text too (tests/test_site.py checks every figure's <img alt> on the pages).
+from myst_nb.core.render import NbElementRenderer  # noqa: E402
+
+_render_image = NbElementRenderer.render_image
+
+
+def _render_image_with_alt(self, data):
+    images = _render_image(self, data)
+    alt = data.output_metadata.get(data.mime_type, {}).get("alt")
+    for image in images if alt else ():
+        image["alt"] = str(alt)
+    return images
+
+
+NbElementRenderer.render_image = _render_image_with_alt

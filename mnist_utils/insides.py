@@ -37,7 +37,7 @@ __all__ = ["ConvolutionStep", "batch_norm_values", "convolution_step",
 
 DIVERGING = "RdBu"      # blue: positive, white: zero, red: negative (always centred on zero)
 WINNER, OTHERS = "#1f77b4", "#b0b0b0"
-SIGMOID, RELU = "#d62728", "#1f77b4"
+SIGMOID, RELU = "#ff7f0e", "#1f77b4"  # orange and blue: apart in greyscale too
 DIRECTIONS = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
 
 
@@ -631,8 +631,8 @@ def show_batch_norm(model, images, layer=None):
         ax.grid(True, axis="y", alpha=0.3)
     left.set_ylabel("value over all digits and pixels", fontsize=9)
     beta = _to_numpy(norm.beta)[:shown] if norm.center else np.zeros(shown)
-    right.plot(positions, beta, "D", color="#ff7f0e", markersize=5,
-               label="β: the mean batch norm learned")
+    right.plot(positions, beta, "D", color="#ff7f0e", markersize=5, markeredgecolor="black",
+               markeredgewidth=0.8, label="β: the mean batch norm learned")  # edged: greyscale
     for ax in (left, right):                      # room above the bars for the legend
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + 0.3 * (high - low))

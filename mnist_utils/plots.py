@@ -6,7 +6,8 @@ the numbers, which `plot_confusion_matrix()` and `show_mistakes()` draw.
 Every figure is a `matplotlib.figure.Figure` made without pyplot, and the helpers return it:
 a notebook cell that ends with `show_digits(...)` shows the picture exactly once, and a
 script can `fig.savefig(...)` it. Nothing here ever calls `plt.show()`. `new_figure()`, at the
-end, is where every figure of the package (the live plot's and the insides' too) is made.
+end, is where every figure of the package (the live plot's and the insides' too) is made, and
+`alt_text()` says each one in words for readers who cannot see it (Jupyter's alt metadata).
 """
 import io
 from typing import NamedTuple
@@ -202,26 +203,75 @@ def kernel_shell():
     return shell if getattr(shell, "kernel", None) is not None else None
 
 
+class CourseFigure(Figure):
+    """A matplotlib Figure that Jupyter shows as a PNG with alt text (Jupyter's image metadata,
+    {"image/png": {"alt": ...}}, which nbconvert and the course's site put in <img alt>)."""
+
+
 def _png(fig):
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
-    return buffer.getvalue()
+    return buffer.getvalue(), {"alt": alt_text(fig)}
 
 
 def new_figure(**kwargs):
-    """A Figure that Jupyter can show, even in a notebook that never imported pyplot.
+    """A Figure that Jupyter can show, with alt text, even in a notebook that never imported pyplot.
 
     Jupyter learns how to draw figures when pyplot is first used; until then a returned Figure
-    would print as "<Figure size ...>". So we teach it ourselves, unless it already knows.
+    would print as "<Figure size ...>". So we teach it ourselves, for our own class of figure:
+    pyplot's inline backend teaches it plain Figures (without alt text) and leaves ours alone.
     """
     shell = kernel_shell()
     if shell is not None:
-        png = shell.display_formatter.formatters["image/png"]
-        try:
-            png.lookup_by_type(Figure)
-        except KeyError:
-            png.for_type(Figure, _png)
-    return Figure(layout="constrained", **kwargs)
+        shell.display_formatter.formatters["image/png"].for_type(CourseFigure, _png)
+    return CourseFigure(layout="constrained", **kwargs)
+
+
+def _words(text):
+    return " ".join(text.split())
+
+
+def _panel(ax):
+    """One Axes in words: its title, what its axes measure, its legend, the text written on it."""
+    if not ax.get_visible():
+        return ""
+    if getattr(ax, "_colorbar", None) is not None:
+        label = _words(ax.get_ylabel() or ax.get_xlabel())
+        return f"a colour scale{': ' + label if label else ''}"
+    x, y = _words(ax.get_xlabel()), _words(ax.get_ylabel())
+    words = [f"{y} against {x}" if x and y else f"against {x}" if x else y] if x or y else []
+    legend = ax.get_legend()
+    if legend is not None:
+        words.append("key: " + ", ".join(_words(t.get_text()) for t in legend.get_texts()))
+    texts = [_words(t.get_text()) for t in ax.texts if t.get_text().strip()]
+    if ax.images:
+        rows, columns = ax.images[0].get_array().shape[:2]
+        if texts and rows * columns == len(texts):     # a number in each cell of a table
+            words.append(f"a {rows}×{columns} table of numbers"
+                         + (f", row by row: {', '.join(texts)}" if len(texts) <= 25 else ""))
+        elif texts:                                     # a grid of digits, each with a caption
+            more = f" and {len(texts) - 12} more" if len(texts) > 12 else ""
+            listed = ", ".join(texts[:12]) + more
+            words.append(f"{len(texts)} digits, captioned {listed}")
+        else:
+            words.append("a picture")
+    title = _words(ax.get_title())
+    return ", ".join(part for part in (title, "; ".join(words)) if part)
+
+
+def alt_text(fig):
+    """The figure in words, for readers who cannot see it (the alt text Jupyter shows it with):
+    its title, then each panel's title, axes, legend and captions, all read from the figure."""
+    title = _words(fig.get_suptitle())
+    panels = [panel for panel in map(_panel, fig.axes) if panel]
+    words = [title + "." if title else ""]
+    if len(panels) == 1:
+        words.append(f"Figure: {panels[0]}.")
+    elif panels:
+        words.append(f"Figure of {len(panels)} panels: " + ". ".join(
+            f"({i}) {panel}" for i, panel in enumerate(panels, 1)) + ".")
+    alt = " ".join(w for w in words if w) or "A figure."
+    return alt[0].upper() + alt[1:]
 
 
 def epoch_axis(ax, epochs):

@@ -102,6 +102,19 @@ def test_in_a_jupyter_kernel_each_figure_shows_once():
     assert len(pngs(cells[6])) == 1 and "update_display_data" not in client.messages[6]
     for cell in cells[1:]:
         assert not [out for out in cell.outputs if out.get("name") == "stderr"], cell.outputs
+    # Every picture carries alt text (Jupyter's image metadata, which the site puts in <img alt>),
+    # pyplot's inline backend (cell 7) or not.
+    for cell in cells[1:]:
+        for out in pngs(cell):
+            alt = out.get("metadata", {}).get("image/png", {}).get("alt", "")
+            assert len(alt) > 20 and "<Figure" not in alt, (cell.source, out.get("metadata"))
+    alts = [pngs(cells[i])[0]["metadata"]["image/png"]["alt"] for i in (1, 2, 3, 4, 5, 7)]
+    assert alts[0].startswith("Figure: 20 digits, captioned ")
+    assert "validation" in alts[1] and "against epoch" in alts[1] and "key: training" in alts[1]
+    assert "digits wrong" in alts[2] and "label → prediction" in alts[2]
+    assert "true digit against predicted digit; a 10×10 table of numbers" in alts[3]
+    assert "learning rate against epoch" in alts[4]
+    assert "wrong ones in red as label → prediction" in alts[5]
 
 
 def test_a_kernel_that_cannot_start_fails_the_kernel_test(tmp_path):
@@ -120,3 +133,27 @@ def test_a_kernel_that_cannot_start_fails_the_kernel_test(tmp_path):
         cwd=Path(__file__).parents[1], env=env, capture_output=True, text=True, timeout=300)
     summary = run.stdout.strip().splitlines()[-1]
     assert run.returncode == 1 and "1 failed" in summary, run.stdout[-3000:]
+
+
+def test_alt_text_says_what_each_figure_shows():
+    """The alt text Jupyter shows a figure with (mnist_utils/plots.py), read from the figure:
+    its title, each panel's title, axes and legend, and the digits' captions."""
+    import numpy as np
+
+    import mnist_utils
+    from mnist_utils.plots import _png, alt_text, new_figure
+    x, y = mnist_utils.font_digits()
+    wrong = np.where(np.arange(len(y)) == 1, (y + 1) % 10, y)       # the second digit misread
+    assert alt_text(mnist_utils.show_digits(x[:3], y[:3], title="three digits")) == \
+        f"Three digits. Figure: 3 digits, captioned {y[0]}, {y[1]}, {y[2]}."
+    assert f"captioned {y[0]}, {y[1]} → {(y[1] + 1) % 10}, " in alt_text(
+        mnist_utils.show_digits(x[:20], y[:20], wrong[:20]))
+    assert alt_text(mnist_utils.plot_confusion_matrix(y, y)) == (
+        f"Figure: {len(y)} of {len(y)} right (100.00%), true digit against predicted digit; "
+        "a 10×10 table of numbers.")
+    assert alt_text(mnist_utils.plot_learning_rate(lambda epoch: 0.01, 3)) == (
+        "Figure: learning rate: 0.01 at first, 0.01 at the end, learning rate against epoch.")
+    assert alt_text(new_figure()) == "A figure."
+    png, metadata = _png(mnist_utils.show_digits(x[:3], y[:3]))
+    assert png.startswith(b"\x89PNG") and metadata == {"alt": "Figure: 3 digits, captioned "
+                                                      f"{y[0]}, {y[1]}, {y[2]}."}

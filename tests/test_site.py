@@ -213,6 +213,8 @@ def test_each_notebook_page_shows_its_plots_its_score_and_its_buttons(page, serv
     assert plots.count() >= 4, "the digits, the training curves, the mistakes, the confusion matrix"
     assert all(plots.nth(i).evaluate("i => i.naturalWidth > 0") for i in range(plots.count()))
     assert SCORE.search(page.locator("article").inner_text()), "the final score is printed"
+    alts = [plots.nth(i).get_attribute("alt") or "" for i in range(plots.count())]
+    assert all(len(alt) > 20 and not alt.endswith(".png") for alt in alts), alts  # not a file name
     buttons = {link.get_attribute("data-button"): link.get_attribute("href")
                for link in page.locator(".course-buttons a").all()}
     assert buttons == notebook_links(repository_url(), name)
@@ -222,6 +224,41 @@ def test_each_notebook_page_shows_its_plots_its_score_and_its_buttons(page, serv
         pad = page.locator(".cell", has_text="draw_digit(model)")
         assert pad.locator(".cell_output img").count() == 1, "a still of the pad"
         assert "drawing needs a running notebook" in pad.inner_text()
+
+
+def test_the_formulas_on_01s_page_are_typeset_by_mathjax_served_from_the_site(page, server):
+    """MyST's dollarmath turns $…$ and $$…$$ into formulas; MathJax, copied into the site by
+    sphinx-mathjax-offline, typesets them (the page fixture fails any request outside the site,
+    so MathJax from a CDN would fail here)."""
+    notebook = nbformat.read(REPO / "notebooks" / "01_softmax.ipynb", as_version=4)
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    formulas = re.findall(r"\$\$.+?\$\$|\$[^$\n]+\$", text)
+    assert len(formulas) >= 5 and any(f.startswith("$$") for f in formulas), formulas
+    open_page(page, server + "01_softmax.html")
+    scripts = page.locator("script[src*='mathjax']")
+    assert scripts.count() == 1, "no MathJax on the page: no formulas there (dollarmath?)"
+    mathjax = urllib.parse.urljoin(server, scripts.get_attribute("src"))
+    assert mathjax.startswith(server), f"MathJax from outside the site: {mathjax}"
+    page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+    page.evaluate("() => MathJax.startup.promise")        # MathJax has typeset the page
+    assert page.locator("mjx-container").count() >= len(formulas)
+    assert page.locator("mjx-container[display='true']").count() >= 1  # the softmax formula
+    article = page.locator("article").inner_text()
+    for raw in ("$", "\\frac", "\\sum", "\\(", "\\["):
+        assert raw not in article, f"{raw!r}: a formula left as text"
+    assert not page.problems, page.problems
+
+
+def test_every_figure_in_the_executed_notebooks_has_alt_text(site):
+    """The executed notebooks the site offers (download button): every picture carries alt text
+    in Jupyter's image metadata, which the pages put in <img alt> (checked in the browser)."""
+    for name in NOTEBOOKS:
+        notebook = nbformat.read(site["path"] / "_sources" / name, as_version=4)
+        images = [out for cell in notebook.cells if cell.cell_type == "code"
+                  for out in cell.outputs if "image/png" in out.get("data", {})]
+        assert len(images) >= 4, name
+        alts = [out.get("metadata", {}).get("image/png", {}).get("alt", "") for out in images]
+        assert all(len(alt.strip()) > 20 for alt in alts), (name, alts)
 
 
 def test_screenshots_of_the_home_page_and_notebook_05(page, server):

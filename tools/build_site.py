@@ -11,6 +11,8 @@ measured results (benchmarks/report.py), where the series runs, the pictures, an
 own line (versions, machine, date, seeds). Each notebook page gets a button bar (Colab, Kaggle,
 GitHub, download) from pyproject's Repository URL, and the draw-a-digit pad, which needs a
 running kernel, becomes a still of it. Every notebooks/*.md is a page after the notebooks.
+The pages typeset the notebooks' formulas ($…$) with MathJax served from the site itself, and
+every figure keeps the alt text mnist_utils gave it (book/conf.py).
 
 A failing notebook stops the build, naming the notebook and the cell. Everything is built in a
 temporary folder next to --out and renamed into place at the end, so a failed or stopped build
@@ -75,7 +77,11 @@ def button_bar(repo_url, name):
 def still_of_the_pad():
     """The pad's outputs on a static page: a still of it, and where to try it."""
     png = base64.b64encode(DRAW_STILL.read_bytes()).decode()
-    return [nbformat.v4.new_output("display_data", {"image/png": png}),
+    # what docs/images/jupyterlab_draw_digit.png shows: change it with the picture
+    alt = ("A still of the draw-a-digit pad: a 7 drawn in white on black, the 28×28 picture "
+           "the model sees, and the model's probability for each digit, 7 the highest (84.7%).")
+    return [nbformat.v4.new_output("display_data", {"image/png": png},
+                                   metadata={"image/png": {"alt": alt}}),
             nbformat.v4.new_output("display_data", {"text/markdown": (
                 "*A still of the pad: drawing needs a running notebook. Open this notebook in "
                 "Colab (the button at the top) or in Jupyter, run it, and draw your own digit "
