@@ -44,6 +44,7 @@ from mnist_utils.insides import (  # noqa: E402
 from mnist_utils.plots import (  # noqa: E402
     LivePlot,
     Mistakes,
+    compare_runs,
     confusion_counts,
     font_digits,
     mistakes,
@@ -62,6 +63,7 @@ __all__ = [
     "Mistakes",
     "MnistDataError",
     "batch_norm_values",
+    "compare_runs",
     "confusion_counts",
     "convolution_step",
     "filters_and_feature_maps",
