@@ -90,24 +90,53 @@ def test_notebook_05s_one_cycle_schedule_is_in_the_optimizer_and_drawn():
     assert "one-cycle" in markdown_after(nb, "Model")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_parameters_say_when_the_seed_repeats_a_run_and_what_replicas_do(path):
-    prose = markdown_after(load(path), "Parameters")
+def test_parameters_say_when_the_seed_repeats_a_run_and_what_replicas_do():
+    """Said once, in notebook 01: what the seed repeats, and what several chips change."""
+    prose = markdown_after(load(NOTEBOOKS[0]), "Parameters")
     assert "SEED" in prose
     # Repeatable only on the CPU by default; on a GPU only with op determinism, on both backends.
     assert re.search(r"on a GPU[^.]*not", prose, re.I)
     assert "tf.config.experimental.enable_op_determinism()" in prose
     assert "--xla_gpu_deterministic_ops=true" in prose
-    # The batch grows with the replicas while the learning rate does not: say so.
+    # The batch is shared by the replicas while the learning rate does not grow: say so.
     assert "replica" in prose and "BATCH_SIZE" in prose and "LEARNING_RATE" in prose
     assert re.search(r"multiply the learning rate by the number of replicas", prose)
+    assert "accelerator.global_batch_size(128)" in prose
+
+
+def test_data_says_the_validation_digits_are_the_test_set():
+    prose = markdown_after(load(NOTEBOOKS[0]), "Data")
+    assert "*test set*" in prose
+    assert re.search(r"final score a little optimistic", prose)
+
+
+SAID_ONCE = ["enable_op_determinism", "--xla_gpu_deterministic_ops", "replica", "*test set*",
+             "final score a little optimistic", "KERAS_BACKEND", "Run → Run All Cells"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS[1:], ids=lambda p: p.name)
+def test_what_the_notebooks_share_is_said_once_in_01_and_linked(path):
+    """02-05 open with what is new and a link back to 01, and do not repeat what 01 explains:
+    the seed and several chips, the test set as validation digits, how to try an exercise."""
+    nb = load(path)
+    title = cell_text(nb["cells"][0])
+    assert "New here" in title and "](01_softmax.ipynb)" in title
+    everything = "\n".join(cell_text(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert [words for words in SAID_ONCE if words in everything] == []
+    for section in ("Setup", "Parameters", "Data"):
+        assert len(markdown_after(nb, section).split()) <= 60, section
+    said_in_01 = "\n".join(cell_text(c) for c in load(NOTEBOOKS[0])["cells"])
+    assert all(words in said_in_01 for words in SAID_ONCE if words != "KERAS_BACKEND")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_data_says_the_validation_digits_are_the_test_set(path):
-    prose = markdown_after(load(path), "Data")
-    assert "*test set*" in prose
-    assert re.search(r"final score a little optimistic", prose)
+def test_the_batch_size_is_a_plain_number_and_plumbing_stays_out_of_the_prose(path):
+    nb = load(path)
+    assert re.search(r"^BATCH_SIZE = 128 ", code_until(nb, "Data"), re.M)
+    setup = markdown_after(nb, "Setup")
+    assert len(re.findall(r"[.!?](?:\s|$)", setup.split("\n", 1)[1].strip())) <= 1, "one sentence"
+    prose = "\n".join(cell_text(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "steps_per_execution" not in prose and "KERAS_BACKEND" not in prose
 
 
 # --- numbers stated in the prose ---------------------------------------------------------------
