@@ -38,13 +38,13 @@ VARIANTS = {
     "01_batch_1024": ("01", [
         ("BATCH_SIZE = 128 ", "BATCH_SIZE = 1024 ")], "history"),
     "02_sigmoid_adam": ("02", [
-        ("SIGMOID_EPOCHS = 3 ", "SIGMOID_EPOCHS = 10"),
-        ("optimizer=keras.optimizers.SGD(learning_rate=SIGMOID_LEARNING_RATE)",
-         "optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE)")], "sigmoid_history"),
+        ("FIRST_EPOCHS = 3 ", "FIRST_EPOCHS = 10"),
+        ("optimizer=keras.optimizers.SGD(learning_rate=FIRST_LEARNING_RATE)",
+         "optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE)")], "first_history"),
     "02_relu_sgd": ("02", [
-        ("SIGMOID_EPOCHS = 3 ", "SIGMOID_EPOCHS = 10"),
-        ('sigmoid_model = dense_model("sigmoid")', 'sigmoid_model = dense_model("relu")')],
-        "sigmoid_history"),
+        ("FIRST_EPOCHS = 3 ", "FIRST_EPOCHS = 10"),
+        ('FIRST_ACTIVATION = "sigmoid"', 'FIRST_ACTIVATION = "relu"')],
+        "first_history"),
     "02_adam_lr_0.01": ("02", [("LEARNING_RATE = 0.001  # Adam's",
                                 "LEARNING_RATE = 0.01  # Adam's")], "history"),
     "02_one_hidden_layer": ("02", [(
@@ -77,7 +77,7 @@ VARIANTS = {
          '        keras.layers.Dense(200, activation="relu"),\n')], "history"),
     "05_no_dropout": ("05", [("DROPOUT = 0.3 ", "DROPOUT = 0 ")], "history"),
     # Not an exercise: the notebook as it is, recording its first run (the sigmoid that stalls).
-    "02_sigmoid_stalls": ("02", [], "sigmoid_history"),
+    "02_sigmoid_stalls": ("02", [], "first_history"),
     # Not an exercise: 03 as it is, recording its decay run (the one without dropout).
     "03_decay_without_dropout": ("03", [], "decay_history"),
 }
