@@ -384,3 +384,48 @@ def test_the_glossary_defines_the_words_the_notebooks_introduce():
                 if word not in glossary and term.lower() not in not_terms:
                     missing.add((path.name[:2], term))
     assert not missing, sorted(missing)
+
+
+# --- issue 30: depth kept and added, and what a reviewer found --------------------------------
+
+def cell_by_id(nb, cell_id):
+    return next(cell_text(c) for c in nb["cells"] if c.get("id") == cell_id)
+
+
+def test_01_takes_one_gradient_step_by_hand_and_checks_it_against_keras():
+    """ŷ − y for softmax with cross-entropy, one SGD step by hand, compared with Keras' own step
+    on a copy of the model, failing loudly if the weights differ (nbval runs it)."""
+    nb = load(NOTEBOOKS[0])
+    code = cell_by_id(nb, "step2")
+    assert "(y_hat - batch_Y) / len(batch_X)" in code and "train_on_batch" in code
+    assert "clone_model(model)" in code, "the step is taken on a copy: training is unchanged"
+    assert re.search(r"^assert difference < 1e-5", code, re.M)
+    assert r"\hat{y} - y" in cell_by_id(nb, "step1")
+    assert "divides by 255" in markdown_after(nb, "Data")
+
+
+def test_02_checks_the_initialisation_it_explains():
+    nb = load(NOTEBOOKS[1])
+    assert "not zeros" in cell_by_id(nb, "init1") and "Glorot" in cell_by_id(nb, "init1")
+    assert "np.sqrt(6 / (784 + 200))" in cell_by_id(nb, "init2")
+
+
+def test_04_names_the_keyword_arguments_and_shows_the_convolution_step_in_model():
+    nb = load(NOTEBOOKS[3])
+    assert "Conv2D(filters=12, kernel_size=6, strides=2, ...)" in markdown_after(nb, "Model")
+    assert "show_convolution(model" in code_until(nb, "Training")
+
+
+def test_05_says_what_keras_keeps_and_quotes_its_own_median_only():
+    nb = load(NOTEBOOKS[4])
+    prose = "\n".join(cell_text(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "means and variances" in markdown_after(nb, "Model")
+    assert "moving averages of the means and standard deviations" not in prose
+    assert "99.55" not in prose
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_typed_digits_show_only_the_mistakes_and_a_count(path):
+    code = code_until(load(path), "<end>")
+    assert "mnist_utils.show_mistakes(font_images, font_labels," in code
+    assert "show_digits(font_images" not in code
