@@ -251,8 +251,10 @@ EXERCISE_RUNS = {
     ("04", 2): [("variant", "04_fewer_filters"), ("notebook", "04_convolutions.ipynb")],
     ("05", 1): [("variant", "05_no_batch_norm"), ("notebook", "05_batch_norm.ipynb")],
     ("05", 2): [("variant median", "05_no_dropout"), ("notebook median", "05_batch_norm.ipynb")],
+    ("05", 3): [("variant", "05_epochs_16"), ("notebook", "05_batch_norm.ipynb")],
 }
-NOT_EXERCISES = {"02_sigmoid_stalls", "03_decay_without_dropout"}  # a notebook's other runs
+NOT_EXERCISES = {"02_sigmoid_stalls", "03_decay_without_dropout",  # a notebook's other runs
+                 "03_tenth_of_the_digits"}
 
 
 def solution(number, exercise):
@@ -429,3 +431,16 @@ def test_the_typed_digits_show_only_the_mistakes_and_a_count(path):
     code = code_until(load(path), "<end>")
     assert "mnist_utils.show_mistakes(font_images, font_labels," in code
     assert "show_digits(font_images" not in code
+
+
+def test_too_little_data_overfits_as_recorded():
+    """03: the decay run on a tenth of the training digits (benchmarks/accuracy.py --variants
+    03_tenth_of_the_digits) against the same run on all 60,000."""
+    text = cell_by_id(load(NOTEBOOKS[2]), "small_data")
+    tenth = seed_one(RESULTS["variants"]["03_tenth_of_the_digits"]["runs"])
+    full = seed_one(RESULTS["variants"]["03_decay_without_dropout"]["runs"])
+    assert f"{stated(tenth)} against {stated(full)}" in text
+    assert RESULTS["variants"]["03_tenth_of_the_digits"]["changes"][0][1].count("6_000") == 2
+    loss = tenth["val_loss"]
+    assert "stops falling after three epochs" in text and min(loss[3:]) > loss[2] - 0.005
+    assert f"at about {min(loss):.2f} ({full['val_loss'][-1]:.2f} with all 60,000)" in text
