@@ -39,6 +39,7 @@ from mnist_utils.fonts import font_digits  # noqa: E402
 from mnist_utils.live_plot import LivePlot  # noqa: E402
 from mnist_utils.plots import (  # noqa: E402
     Mistakes,
+    compare_runs,
     confusion_counts,
     mistakes,
     plot_confusion_matrix,
@@ -56,6 +57,7 @@ __all__ = [
     "Mistakes",
     "MnistDataError",
     "batch_norm_values",
+    "compare_runs",
     "confusion_counts",
     "convolution_step",
     "filters_and_feature_maps",

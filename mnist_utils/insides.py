@@ -613,7 +613,7 @@ def show_batch_norm(model, images, layer=None):
     channels = before.shape[-1]
     shown = min(channels, 32)
     fig = new_figure(figsize=(12, 3.9))
-    left, right = fig.subplots(1, 2)
+    left, right = fig.subplots(1, 2, sharey=True)  # one scale: the spreads compare at a glance
     positions = np.arange(shown)
     for ax, values, title in [
             (left, before, f"without: the input of {norm.name!r} (the layer's raw output)"),
@@ -633,9 +633,9 @@ def show_batch_norm(model, images, layer=None):
     beta = _to_numpy(norm.beta)[:shown] if norm.center else np.zeros(shown)
     right.plot(positions, beta, "D", color="#ff7f0e", markersize=5, markeredgecolor="black",
                markeredgewidth=0.8, label="β: the mean batch norm learned")  # edged: greyscale
-    for ax in (left, right):                      # room above the bars for the legend
-        low, high = ax.get_ylim()
-        ax.set_ylim(low, high + 0.3 * (high - low))
+    low, high = left.get_ylim()                   # room above the bars for the legend
+    left.set_ylim(low, high + 0.3 * (high - low))
+    for ax in (left, right):
         ax.legend(fontsize=8, loc="upper center", ncol=2)
     n = before.shape[0]
     fig.suptitle(f"batch normalisation centres and scales each channel ({n:,} digits)\n"

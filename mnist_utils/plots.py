@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from mnist_utils.data import as_classes, as_images
 
-__all__ = ["Mistakes", "confusion_counts", "mistakes", "plot_confusion_matrix",
+__all__ = ["Mistakes", "compare_runs", "confusion_counts", "mistakes", "plot_confusion_matrix",
            "plot_learning_rate", "show_digits", "show_mistakes"]
 
 TRAINING, VALIDATION = "#1f77b4", "#ff7f0e"   # thin blue line, thick orange line
@@ -188,6 +188,40 @@ def plot_confusion_matrix(labels, predictions):
     ax.set_ylabel("true digit")
     right = np.trace(counts)
     ax.set_title(f"{right:,} of {counts.sum():,} right ({right / max(counts.sum(), 1):.2%})")
+    return fig
+
+
+# --- Two runs side by side ---------------------------------------------------------------------
+
+def compare_runs(first, second, *, names=("first run", "this run")):
+    """Draw two training runs together: validation accuracy and loss after each epoch (thick),
+    training accuracy and loss (thin, dashed). `first` and `second` are what `model.fit`
+    returned (a History) or its `.history` dict, e.g. `first_run = history` kept before a change.
+    """
+    runs = [run.history if hasattr(run, "history") else dict(run) for run in (first, second)]
+    for name, run in zip(names, runs):
+        if not run.get("val_accuracy") or not run.get("val_loss"):
+            raise ValueError(f"{name}: no val_accuracy and val_loss per epoch; give what "
+                             "model.fit(..., validation_data=...) returned")
+    fig = new_figure(figsize=(11, 4))
+    accuracy, loss = fig.subplots(1, 2)
+    for run, name, color in zip(runs, names, ("#7f7f7f", TRAINING)):
+        epochs = np.arange(1, len(run["val_accuracy"]) + 1)
+        for ax, key in ((accuracy, "accuracy"), (loss, "loss")):
+            ax.plot(epochs, run["val_" + key], "o-", color=color, linewidth=2.5, markersize=4,
+                    label=f"{name}: validation")
+            if run.get(key):
+                ax.plot(epochs, run[key], "--", color=color, linewidth=1,
+                        label=f"{name}: training")
+    for ax, what in ((accuracy, "accuracy"), (loss, "loss")):
+        ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_ylabel(what)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(" · ".join(f"{name}: {run['val_accuracy'][-1]:.2%} after {len(run['val_accuracy'])}"
+                            f" epochs, validation loss {run['val_loss'][-1]:.4f}"
+                            for name, run in zip(names, runs)), fontsize=10)
     return fig
 
 

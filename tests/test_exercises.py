@@ -129,3 +129,31 @@ def test_an_unsolved_exercise_says_not_yet(shared_mnist_dir, monkeypatch):
     monkeypatch.setenv("MNIST_DATA_DIR", str(shared_mnist_dir))
     printed = run_with(NOTEBOOK["02"], [], 3)
     assert printed.startswith("Not yet: the ReLU model has 185,300 parameters"), printed
+
+
+UNSOLVED_BUT_CLOSE = [  # (notebook, exercise, a change that is not the solution) -> "Not yet"
+    ("03", 1, [("EPOCHS = 10", "EPOCHS = 1")]),   # one epoch: the decay never shows, still not done
+    ("05", 1, [('''    return [
+        keras.layers.Conv2D(filters, size, strides=strides, padding="same", use_bias=False),
+        keras.layers.BatchNormalization(scale=False),
+        keras.layers.Activation("relu"),
+    ]''', '''    return [keras.layers.Conv2D(filters, size, strides=strides, padding="same")]'''),
+               ('''        keras.layers.Dense(200, use_bias=False),
+        keras.layers.BatchNormalization(scale=False),
+        keras.layers.Activation("relu"),''', '''        keras.layers.Dense(200),''')]),  # ReLUs gone too
+]
+
+
+@pytest.mark.parametrize("notebook, exercise, replacements", UNSOLVED_BUT_CLOSE,
+                         ids=[f"{n}-exercise{e}" for n, e, _ in UNSOLVED_BUT_CLOSE])
+def test_a_change_that_misses_the_exercise_says_not_yet(notebook, exercise, replacements,
+                                                        shared_mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(shared_mnist_dir))
+    nb = load(NOTEBOOK[notebook])
+    for old, new in replacements:
+        cells = [c for c in nb["cells"] if c["cell_type"] == "code" and old in cell_text(c)]
+        assert len(cells) == 1, old
+        cells[0]["source"] = cell_text(cells[0]).replace(old, new)
+    check = next(c for c in checks(nb) if c.startswith(f"# Check exercise {exercise}\n"))
+    printed = printed_by(check, trained(nb, NOTEBOOK[notebook].name))
+    assert printed.startswith("Not yet: ") and "✓" not in printed, printed

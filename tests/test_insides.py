@@ -442,3 +442,30 @@ def test_no_picture_leaves_a_pyplot_figure_behind():
     import matplotlib.pyplot as plt
 
     assert plt.get_fignums() == []
+
+
+def test_the_batch_norm_picture_draws_both_panels_on_one_scale():
+    """Issue 30: before and after batch normalisation, on the same y-scale (a smaller spread
+    must look smaller)."""
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        keras.layers.Conv2D(4, 3, padding="same", use_bias=False),
+        keras.layers.BatchNormalization(scale=False),
+        keras.layers.Activation("relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    images = np.random.default_rng(1).uniform(0, 1, (16, 28, 28, 1)).astype("float32") * 5
+    fig = mnist_utils.show_batch_norm(model, images)
+    left, right = fig.axes[:2]
+    assert left.get_ylim() == right.get_ylim()
+    before, after = mnist_utils.batch_norm_values(model, images)
+    low, high = left.get_ylim()
+    for values in (before, after):   # every bar, mean ± standard deviation, fits on the scale
+        mean, std = values.reshape(-1, 4).mean(axis=0), values.reshape(-1, 4).std(axis=0)
+        assert low <= (mean - std).min() and (mean + std).max() <= high
+    save(fig, "batch_norm_one_scale")

@@ -90,24 +90,53 @@ def test_notebook_05s_one_cycle_schedule_is_in_the_optimizer_and_drawn():
     assert "one-cycle" in markdown_after(nb, "Model")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_parameters_say_when_the_seed_repeats_a_run_and_what_replicas_do(path):
-    prose = markdown_after(load(path), "Parameters")
+def test_parameters_say_when_the_seed_repeats_a_run_and_what_replicas_do():
+    """Said once, in notebook 01: what the seed repeats, and what several chips change."""
+    prose = markdown_after(load(NOTEBOOKS[0]), "Parameters")
     assert "SEED" in prose
     # Repeatable only on the CPU by default; on a GPU only with op determinism, on both backends.
     assert re.search(r"on a GPU[^.]*not", prose, re.I)
     assert "tf.config.experimental.enable_op_determinism()" in prose
     assert "--xla_gpu_deterministic_ops=true" in prose
-    # The batch grows with the replicas while the learning rate does not: say so.
+    # The batch is shared by the replicas while the learning rate does not grow: say so.
     assert "replica" in prose and "BATCH_SIZE" in prose and "LEARNING_RATE" in prose
     assert re.search(r"multiply the learning rate by the number of replicas", prose)
+    assert "accelerator.global_batch_size(128)" in prose
+
+
+def test_data_says_the_validation_digits_are_the_test_set():
+    prose = markdown_after(load(NOTEBOOKS[0]), "Data")
+    assert "*test set*" in prose
+    assert re.search(r"final score a little optimistic", prose)
+
+
+SAID_ONCE = ["enable_op_determinism", "--xla_gpu_deterministic_ops", "replica", "*test set*",
+             "final score a little optimistic", "KERAS_BACKEND", "Run → Run All Cells"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS[1:], ids=lambda p: p.name)
+def test_what_the_notebooks_share_is_said_once_in_01_and_linked(path):
+    """02-05 open with what is new and a link back to 01, and do not repeat what 01 explains:
+    the seed and several chips, the test set as validation digits, how to try an exercise."""
+    nb = load(path)
+    title = cell_text(nb["cells"][0])
+    assert "New here" in title and "](01_softmax.ipynb)" in title
+    everything = "\n".join(cell_text(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert [words for words in SAID_ONCE if words in everything] == []
+    for section in ("Setup", "Parameters", "Data"):
+        assert len(markdown_after(nb, section).split()) <= 60, section
+    said_in_01 = "\n".join(cell_text(c) for c in load(NOTEBOOKS[0])["cells"])
+    assert all(words in said_in_01 for words in SAID_ONCE if words != "KERAS_BACKEND")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_data_says_the_validation_digits_are_the_test_set(path):
-    prose = markdown_after(load(path), "Data")
-    assert "*test set*" in prose
-    assert re.search(r"final score a little optimistic", prose)
+def test_the_batch_size_is_a_plain_number_and_plumbing_stays_out_of_the_prose(path):
+    nb = load(path)
+    assert re.search(r"^BATCH_SIZE = 128 ", code_until(nb, "Data"), re.M)
+    setup = markdown_after(nb, "Setup")
+    assert len(re.findall(r"[.!?](?:\s|$)", setup.split("\n", 1)[1].strip())) <= 1, "one sentence"
+    prose = "\n".join(cell_text(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "steps_per_execution" not in prose and "KERAS_BACKEND" not in prose
 
 
 # --- numbers stated in the prose ---------------------------------------------------------------
@@ -222,8 +251,10 @@ EXERCISE_RUNS = {
     ("04", 2): [("variant", "04_fewer_filters"), ("notebook", "04_convolutions.ipynb")],
     ("05", 1): [("variant", "05_no_batch_norm"), ("notebook", "05_batch_norm.ipynb")],
     ("05", 2): [("variant median", "05_no_dropout"), ("notebook median", "05_batch_norm.ipynb")],
+    ("05", 3): [("variant", "05_epochs_16"), ("notebook", "05_batch_norm.ipynb")],
 }
-NOT_EXERCISES = {"02_sigmoid_stalls", "03_decay_without_dropout"}  # a notebook's other runs
+NOT_EXERCISES = {"02_sigmoid_stalls", "03_decay_without_dropout",  # a notebook's other runs
+                 "03_tenth_of_the_digits"}
 
 
 def solution(number, exercise):
@@ -355,3 +386,61 @@ def test_the_glossary_defines_the_words_the_notebooks_introduce():
                 if word not in glossary and term.lower() not in not_terms:
                     missing.add((path.name[:2], term))
     assert not missing, sorted(missing)
+
+
+# --- issue 30: depth kept and added, and what a reviewer found --------------------------------
+
+def cell_by_id(nb, cell_id):
+    return next(cell_text(c) for c in nb["cells"] if c.get("id") == cell_id)
+
+
+def test_01_takes_one_gradient_step_by_hand_and_checks_it_against_keras():
+    """ŷ − y for softmax with cross-entropy, one SGD step by hand, compared with Keras' own step
+    on a copy of the model, failing loudly if the weights differ (nbval runs it)."""
+    nb = load(NOTEBOOKS[0])
+    code = cell_by_id(nb, "step2")
+    assert "(y_hat - batch_Y) / len(batch_X)" in code and "train_on_batch" in code
+    assert "clone_model(model)" in code, "the step is taken on a copy: training is unchanged"
+    assert re.search(r"^assert difference < 1e-5", code, re.M)
+    assert r"\hat{y} - y" in cell_by_id(nb, "step1")
+    assert "divides by 255" in markdown_after(nb, "Data")
+
+
+def test_02_checks_the_initialisation_it_explains():
+    nb = load(NOTEBOOKS[1])
+    assert "not zeros" in cell_by_id(nb, "init1") and "Glorot" in cell_by_id(nb, "init1")
+    assert "np.sqrt(6 / (784 + 200))" in cell_by_id(nb, "init2")
+
+
+def test_04_names_the_keyword_arguments_and_shows_the_convolution_step_in_model():
+    nb = load(NOTEBOOKS[3])
+    assert "Conv2D(filters=12, kernel_size=6, strides=2, ...)" in markdown_after(nb, "Model")
+    assert "show_convolution(model" in code_until(nb, "Training")
+
+
+def test_05_says_what_keras_keeps_and_quotes_its_own_median_only():
+    nb = load(NOTEBOOKS[4])
+    prose = "\n".join(cell_text(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "means and variances" in markdown_after(nb, "Model")
+    assert "moving averages of the means and standard deviations" not in prose
+    assert "99.55" not in prose
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_typed_digits_show_only_the_mistakes_and_a_count(path):
+    code = code_until(load(path), "<end>")
+    assert "mnist_utils.show_mistakes(font_images, font_labels," in code
+    assert "show_digits(font_images" not in code
+
+
+def test_too_little_data_overfits_as_recorded():
+    """03: the decay run on a tenth of the training digits (benchmarks/accuracy.py --variants
+    03_tenth_of_the_digits) against the same run on all 60,000."""
+    text = cell_by_id(load(NOTEBOOKS[2]), "small_data")
+    tenth = seed_one(RESULTS["variants"]["03_tenth_of_the_digits"]["runs"])
+    full = seed_one(RESULTS["variants"]["03_decay_without_dropout"]["runs"])
+    assert f"{stated(tenth)} against {stated(full)}" in text
+    assert RESULTS["variants"]["03_tenth_of_the_digits"]["changes"][0][1].count("6_000") == 2
+    loss = tenth["val_loss"]
+    assert "stops falling after three epochs" in text and min(loss[3:]) > loss[2] - 0.005
+    assert f"at about {min(loss):.2f} ({full['val_loss'][-1]:.2f} with all 60,000)" in text
