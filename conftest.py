@@ -39,8 +39,10 @@ SLOW = {
     "tests/test_jax_distribution.py": "JAX processes that train together",
     "tests/test_browser.py": "JupyterLab in Chromium",
     "tests/test_site.py": "the site built and browsed",
-    "tests/test_pinned_install.py::test_the_release_installs_from_a_git_clone_at_its_tag":
+    "tests/test_pinned_install.py::test_the_release_installs_from_a_plain_clone_of_main":
         "a fresh environment installing the release",
+    "tests/test_pinned_install.py::test_a_failed_install_stops_with_one_line":
+        "the setup cell in a kernel, pip failing",
     "tests/test_run_all.py::test_a_report_of_executed_notebooks": "notebooks in Jupyter kernels",
     "tests/test_notebook_images.py::test_the_pictures_are_the_cells_images": "notebook 01 run",
     "tests/test_notebook_images.py::test_a_short_run_is_refused": "notebook 01 run",
