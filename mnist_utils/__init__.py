@@ -48,7 +48,7 @@ from mnist_utils.plots import (  # noqa: E402
     show_mistakes,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "Accelerator",
