@@ -50,7 +50,7 @@ def test_notebook_structure(path):
     assert f"{badge} {kaggle}" in title
     # for a reader on GitHub, who sees no outputs: the executed page on the course's site
     site = f"{sync_notebooks.SITE_LINK}({sync_notebooks.page_url(repo, path.name)})"
-    assert f"{kaggle} · {site}" in title
+    assert f"{kaggle} {site}" in title
     assert sync_notebooks.page_url(repo, path.name) == \
         f"https://mnist-ladder.github.io/keras-mnist-ladder/{path.stem}.html"
 

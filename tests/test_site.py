@@ -204,7 +204,7 @@ def test_every_page_loads_cleanly_and_every_internal_link_and_image_resolves(pag
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_each_notebook_page_shows_its_plots_its_score_and_its_buttons(page, server, name):
-    # the page that the notebook's header links to ("See it run, on the site")
+    # the page that the notebook's header links to ("See outputs")
     published = page_url(repository_url(), name)
     assert published.startswith(site_url(repository_url()))
     open_page(page, server + published.removeprefix(site_url(repository_url())))

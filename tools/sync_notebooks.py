@@ -32,11 +32,11 @@ COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\
 INSTALL_REQUIREMENT = re.compile(r"[\w.-]+ @ git\+https://[^\s\"']+")
 COLAB_BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
 KAGGLE_BADGE = "[![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]"
-SITE_LINK = "[See it run, on the site]"
+SITE_LINK = "[See outputs]"  # on the site: for a reader on GitHub, who sees none
 # A Colab badge, with the Kaggle badge and the link to the site that follow it if there are some.
 BADGES = re.compile(re.escape(COLAB_BADGE) + r"\((?P<colab>[^)\s]+)\)"
                     r"(?: \[!\[Open In Kaggle\]\([^)\s]+\)\]\([^)\s]+\))?"
-                    r"(?: · " + re.escape(SITE_LINK) + r"\([^)\s]+\))?")
+                    r"(?: " + re.escape(SITE_LINK) + r"\([^)\s]+\))?")
 GITHUB_REPO = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
 # pyproject.toml's table [tool.keras-mnist-ladder], whose `release` names the release commit.
 TOOL = "keras-mnist-ladder"
@@ -165,7 +165,7 @@ def badges(repo_url, notebook):
     """The "Open In Colab" and "Open In Kaggle" badges of a notebook, side by side, and the link
     to its executed page on the site (for a reader on GitHub, who sees no outputs)."""
     return (f"{COLAB_BADGE}({colab_url(repo_url, notebook)}) "
-            f"{KAGGLE_BADGE}({kaggle_url(repo_url, notebook)}) · "
+            f"{KAGGLE_BADGE}({kaggle_url(repo_url, notebook)}) "
             f"{SITE_LINK}({page_url(repo_url, notebook)})")
 
 
