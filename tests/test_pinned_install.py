@@ -49,12 +49,17 @@ def test_sync_stamps_links_badges_and_the_install_line(monkeypatch):
     repo = "https://github.com/Someone/course"
     old = ('[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]'
            '(https://colab.research.google.com/github/a/b/blob/main/notebooks/01_softmax.ipynb)\n'
-           '%pip install -q "mnist-utils @ git+https://github.com/a/b@v0.1.0"\n')
+           '%pip install -q "mnist-utils @ git+https://github.com/a/b@v0.1.0"\n'
+           '[README](https://github.com/a/b#setup) [glossary](https://github.com/a/b/blob/main/'
+           'notebooks/glossary.md) [nbval](https://github.com/computationalmodelling/nbval)\n')
     new = sync_notebooks.stamp(old, repo)
     assert f'"keras-mnist-ladder @ git+https://github.com/Someone/course@{"f" * 40}"' in new
     assert new.count("[![Open In Kaggle]") == 1
     assert "src=https://github.com/Someone/course/blob/main/notebooks/01_softmax.ipynb" in new
     assert new.count("(https://someone.github.io/course/01_softmax.html)") == 1
+    assert "(https://github.com/Someone/course#setup)" in new
+    assert "(https://github.com/Someone/course/blob/main/notebooks/glossary.md)" in new
+    assert "(https://github.com/computationalmodelling/nbval)" in new  # another project's: kept
     assert sync_notebooks.stamp(new, repo) == new
 
 

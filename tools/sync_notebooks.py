@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 BRANCH = "main"
 
+# A link to the repository's README section or notebook files on GitHub (not to other projects).
+GITHUB_LINK = re.compile(r"https://github\.com/[\w.-]+/[\w.-]+?(?=#|/blob/main/notebooks/)")
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.-]+/")
 # The install line's requirement: "<distribution> @ git+<repository>@<commit>".
 INSTALL_REQUIREMENT = re.compile(r"[\w.-]+ @ git\+https://[^\s\"']+")
@@ -217,6 +219,7 @@ def stamp(text, repo_url):
     """Point every Colab link, badge pair and install line of a text at the repository (the
     install line at the release commit)."""
     text = COLAB_LINK.sub(colab_prefix(repo_url), text)
+    text = GITHUB_LINK.sub(repo_url, text)
     text = BADGES.sub(lambda m: badges(repo_url, m["colab"].rsplit("/", 1)[-1]), text)
     return INSTALL_REQUIREMENT.sub(install_requirement(repo_url), text)
 
