@@ -50,8 +50,7 @@ BUILD_TABLES = ("build-system", "project", "tool.setuptools", "tool.setuptools.d
 
 def repository_url():
     """The repository URL from pyproject.toml, checked to be a GitHub repository (Colab needs one)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    url = project["urls"]["Repository"]
+    url = pyproject()["project"]["urls"]["Repository"]
     if not GITHUB_REPO.match(url):
         sys.exit(f"pyproject.toml: Repository = {url!r} is not https://github.com/OWNER/NAME, "
                  "which Colab's 'Open in Colab' links need.")
@@ -67,11 +66,17 @@ def distribution_name():
     return pyproject()["project"]["name"]
 
 
+def _release(root=None):
+    """pyproject.toml's release commit, or None where it names no full commit hash."""
+    commit = pyproject(root).get("tool", {}).get(TOOL, {}).get("release", "")
+    return commit if re.fullmatch(r"[0-9a-f]{40}", commit) else None
+
+
 def release_commit():
     """The commit of main whose mnist_utils every notebook installs on Colab and Kaggle."""
-    commit = pyproject().get("tool", {}).get(TOOL, {}).get("release", "")
-    if not re.fullmatch(r"[0-9a-f]{40}", commit):
-        sys.exit(f"pyproject.toml: [tool.{TOOL}] release = {commit!r} is not a full commit hash; "
+    commit = _release()
+    if commit is None:
+        sys.exit(f"pyproject.toml: [tool.{TOOL}] release names no full commit hash; "
                  "make a release: python tools/sync_notebooks.py --release")
     return commit
 
@@ -108,9 +113,9 @@ def release_problems(root=None):
     sentence with what to do (none: the commit is on this branch, and its mnist_utils and build
     settings are exactly this checkout's)."""
     root = root or ROOT
-    commit = pyproject(root).get("tool", {}).get(TOOL, {}).get("release", "")
+    commit = _release(root)
     make_one = "make a release: python tools/sync_notebooks.py --release (README, Releases)"
-    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+    if commit is None:
         return [f"pyproject.toml names no release commit ([tool.{TOOL}] release); {make_one}"]
     if git("cat-file", "-e", f"{commit}^{{commit}}", root=root, check=False).returncode:
         shallow = git("rev-parse", "--is-shallow-repository", root=root, check=False).stdout
